@@ -1,0 +1,53 @@
+# MiniHub: `make run` serves the API on the embedded default; `make test` runs lint + every test.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+UV := $(BIN)/uv
+UV_VERSION := 0.13.8
+export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
+
+.PHONY: run test lint format install install-dev services test-db lock bench clean help
+
+help:
+	@echo "make run      serve the API on http://127.0.0.1:8000 (SQLite, in-process jobs, fake WeChat)"
+	@echo "make test     lint + every test against real MariaDB and Redis"
+	@echo "make lock     re-resolve dependencies into uv.lock"
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 (apt-get install python3.11 python3.11-venv)" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(UV): | $(BIN)/python
+	$(BIN)/pip install -q "uv==$(UV_VERSION)"
+
+# --inexact keeps uv itself (installed by pip above) in the venv.
+install: $(UV)
+	$(UV) sync -q --frozen --inexact
+
+install-dev: $(UV)
+	scripts/ensure-system-packages.sh build
+	$(UV) sync -q --frozen --inexact --extra dev --extra mysqlclient
+
+run: install
+	$(BIN)/python scripts/run_local.py
+
+services:
+	scripts/ensure-services.sh
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install-dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: install-dev services lint
+	scripts/run-tests.sh
+
+lock: $(UV)
+	$(UV) lock --python 3.11
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

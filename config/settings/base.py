@@ -1,0 +1,95 @@
+"""Settings shared by every environment. Nothing here reads a secret."""
+
+from pathlib import Path
+
+from config.settings.env import csv_list, env, optional
+from config.settings.logging import build_logging
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+VAR_DIR = Path(optional("MINIHUB_VAR_DIR", str(BASE_DIR / "var")))
+
+INSTALLED_APPS = [
+    # First, so that its `migrate` (which refuses where migrations are off) wins.
+    "minihub.core",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_rq",
+    "minihub.tenants",
+    "minihub.accounts",
+]
+
+MIDDLEWARE = [
+    "minihub.core.middleware.RequestIdMiddleware",
+    "minihub.core.middleware.BodySizeLimitMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Databases -------------------------------------------------------------
+# Which database alias holds each app's tables. Apps not listed live on
+# `default`. The env-specific settings drop the `admin` entries when no
+# ADMIN_DATABASE_URL is configured (then everything lives on `default`).
+# django_rq has no tables, only the admin permissions of its dashboard.
+ADMIN_APP_LABELS = ("admin", "auth", "contenttypes", "sessions", "django_rq")
+DATABASE_APPS_MAPPING: dict[str, str] = {}
+DATABASE_ROUTERS = ["config.db_router.DatabaseAppsRouter"]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Production tables are created by the DBA from `manage.py schema_sql`.
+MIGRATIONS_ALLOWED = True
+
+# --- Internationalisation ------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+
+# --- API ---------------------------------------------------------------------
+API_PREFIX = "api/v2/"
+# Bodies above this are refused with 413 before being read.
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=64 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
+HEALTH_CHECK_TIMEOUT_SECONDS = 2.0
+
+# --- Logging -----------------------------------------------------------------
+LOG_LEVEL = optional("LOG_LEVEL", "INFO")
+# "emoji" (the seed's human-read format), "plain", or "json" (one object per line).
+LOG_FORMAT = optional("LOG_FORMAT", "emoji")
+LOG_SQL = env.bool("LOG_SQL", default=False)
+LOGGING = build_logging(level=LOG_LEVEL, fmt=LOG_FORMAT, log_sql=LOG_SQL)
+
+# --- Jobs ----------------------------------------------------------------------
+JOB_QUEUES = ("high", "default", "low")
+# True in debug: jobs run in-process right after the transaction commits.
+JOBS_RUN_INLINE = False
+
+ALLOWED_HOSTS = csv_list(optional("ALLOWED_HOSTS", ""))

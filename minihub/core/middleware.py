@@ -1,0 +1,76 @@
+"""Request ids, body size limits and the error envelope for every API answer."""
+
+import re
+import uuid
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+from minihub.core.errors import CODE_FOR_STATUS, error_response
+from minihub.core.logging import bind_request_id, unbind_request_id
+
+REQUEST_ID_HEADER = "X-Request-ID"
+# Echo a client's id only when it is short and harmless in logs and headers.
+SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+
+def is_api_path(path: str) -> bool:
+    return path.startswith("/" + settings.API_PREFIX)
+
+
+class RequestIdMiddleware:
+    """Outermost: gives every request an id, and every API error the envelope.
+
+    Errors produced outside our own handlers (Django's 404/405/500, the API
+    layer's plain-text answers) are rewritten here, so clients always get the
+    documented body.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        offered = request.headers.get(REQUEST_ID_HEADER, "")
+        request_id = offered if SANE_REQUEST_ID.match(offered) else uuid.uuid4().hex
+        request.request_id = request_id
+        token = bind_request_id(request_id)
+        try:
+            response = self.get_response(request)
+            if (
+                response.status_code >= 400
+                and is_api_path(request.path)
+                and not getattr(response, "is_error_envelope", False)
+            ):
+                response = self._as_envelope(response)
+        finally:
+            unbind_request_id(token)
+        response[REQUEST_ID_HEADER] = request_id
+        return response
+
+    @staticmethod
+    def _as_envelope(response: HttpResponse) -> HttpResponse:
+        status = response.status_code
+        code = CODE_FOR_STATUS.get(status, "bad_request" if status < 500 else "internal_error")
+        message = getattr(response, "reason_phrase", "") or code.replace("_", " ")
+        headers = {name: response[name] for name in ("Allow", "Retry-After") if name in response}
+        return error_response(code, message, status=status, headers=headers)
+
+
+class BodySizeLimitMiddleware:
+    """413 before reading a body whose declared length is over API_MAX_BODY_BYTES."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.limit = settings.API_MAX_BODY_BYTES
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        declared = request.META.get("CONTENT_LENGTH") or "0"
+        try:
+            length = int(declared)
+        except ValueError:
+            return error_response("bad_request", "Content-Length is not a number.")
+        if length > self.limit:
+            return error_response(
+                "payload_too_large", f"The request body is over {self.limit} bytes."
+            )
+        return self.get_response(request)

@@ -1,0 +1,32 @@
+"""Helpers shared by the tests: running manage.py in a child process with a chosen environment."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+MASTER_ENV = {
+    "DJANGO_SETTINGS_MODULE": "config.settings.master",
+    "SECRET_KEY": "a-long-production-like-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+    "DATABASE_URL": os.environ["DATABASE_URL"],
+    "ADMIN_DATABASE_URL": os.environ["ADMIN_DATABASE_URL"],
+    "REDIS_URL": os.environ["REDIS_URL"],
+    "FIELD_ENCRYPTION_KEYS": os.environ["FIELD_ENCRYPTION_KEYS"],
+    "ALLOWED_HOSTS": "api.example.com",
+}
+
+
+def manage(*args: str, env: dict[str, str], timeout: int = 120) -> subprocess.CompletedProcess:
+    """Run manage.py with exactly `env` (plus PATH), as a fresh process."""
+    child_env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root"), **env}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=PROJECT_DIR,
+        env=child_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

@@ -1,0 +1,147 @@
+"""Ping, health, request ids and the error envelope for what Django and the API layer raise."""
+
+import json
+import logging
+import re
+
+import pytest
+from django.test import override_settings
+
+from minihub.core import api as core_api
+from minihub.core.redis import get_redis
+
+ENVELOPE_KEYS = {"code", "message", "request_id"}
+
+
+def assert_envelope(response, status: int, code: str):
+    assert response.status_code == status, response.content
+    assert response["Content-Type"].startswith("application/json")
+    error = response.json()["error"]
+    assert set(error) >= ENVELOPE_KEYS
+    assert error["code"] == code
+    assert error["request_id"] == response["X-Request-ID"]
+    return error
+
+
+@pytest.mark.django_db
+def test_ping_answers_pong_without_touching_the_database(api, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        response = api.get("/ping")
+    assert response.status_code == 200
+    assert response.json() == {"message": "pong"}
+
+
+def test_live_answers_while_the_process_runs(api):
+    assert api.get("/health/live").status_code == 200
+
+
+@pytest.mark.django_db(databases=["default", "admin"])
+def test_health_checks_database_redis_and_queue(api):
+    response = api.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "ok",
+        "checks": {"database": "ok", "redis": "ok", "queue": "ok"},
+    }
+
+
+@pytest.fixture
+def redis_unreachable():
+    """Point the app at a port where no Redis listens."""
+    get_redis.cache_clear()
+    dead = "redis://127.0.0.1:1/0"
+    queues = {name: {"URL": dead} for name in ("high", "default", "low")}
+    with override_settings(REDIS_URL=dead, RQ_QUEUES=queues):
+        yield
+    get_redis.cache_clear()
+
+
+@pytest.mark.django_db(databases=["default", "admin"])
+def test_health_names_redis_when_it_is_down(api, redis_unreachable):
+    response = api.get("/health")
+    error = assert_envelope(response, 503, "service_unavailable")
+    body = response.json()
+    assert body["checks"]["redis"] == "unavailable"
+    assert body["checks"]["database"] == "ok"
+    assert "redis" in error["message"]
+    assert response["Retry-After"]
+
+
+def test_unknown_path_is_a_404_envelope(api):
+    assert_envelope(api.get("/no/such/path"), 404, "not_found")
+
+
+def test_wrong_method_is_a_405_envelope_with_allow(api):
+    response = api.post("/ping")
+    assert_envelope(response, 405, "method_not_allowed")
+    assert "GET" in response["Allow"]
+
+
+def test_declared_body_over_the_limit_is_refused_with_413(api, settings):
+    body = b"{}"
+    response = api.post(
+        "/ping",
+        data=body,
+        content_type="application/json",
+        CONTENT_LENGTH=str(settings.API_MAX_BODY_BYTES + 1),
+    )
+    assert_envelope(response, 413, "payload_too_large")
+
+
+def test_non_numeric_content_length_is_a_400(api):
+    response = api.post("/ping", data=b"{}", content_type="application/json", CONTENT_LENGTH="x")
+    assert_envelope(response, 400, "bad_request")
+
+
+def test_unhandled_exception_is_a_500_envelope_logged_with_the_request_id(
+    api, monkeypatch, log_records
+):
+    def explode():
+        raise RuntimeError("db password is hunter2")
+
+    monkeypatch.setattr(core_api, "run_health_checks", explode)
+    response = api.get("/health", HTTP_X_REQUEST_ID="trace-500")
+    error = assert_envelope(response, 500, "internal_error")
+    assert "hunter2" not in response.content.decode()
+    assert error["request_id"] == "trace-500"
+    logged = [r for r in log_records.records if r.levelno == logging.ERROR]
+    assert logged and logged[0].request_id == "trace-500"
+    assert "RuntimeError" in log_records.text
+
+
+def test_a_sane_request_id_is_echoed(api):
+    response = api.get("/ping", HTTP_X_REQUEST_ID="abc-123.def")
+    assert response["X-Request-ID"] == "abc-123.def"
+
+
+@pytest.mark.parametrize("offered", ["", "has space", "x" * 65, "new\nline", "<script>"])
+def test_an_insane_request_id_is_replaced(api, offered):
+    response = api.get("/ping", HTTP_X_REQUEST_ID=offered)
+    assert re.fullmatch(r"[0-9a-f]{32}", response["X-Request-ID"])
+
+
+def test_every_response_carries_a_request_id(api):
+    for path in ("/ping", "/missing"):
+        assert api.get(path)["X-Request-ID"]
+
+
+def test_openapi_schema_and_docs_are_served(api):
+    schema = api.get("/openapi.json")
+    assert schema.status_code == 200
+    paths = schema.json()["paths"]
+    assert {"/api/v2/ping", "/api/v2/health", "/api/v2/health/live"} <= set(paths)
+    docs = api.get("/docs")
+    assert docs.status_code == 200
+    assert b"openapi.json" in docs.content
+
+
+def test_admin_pages_keep_django_html_errors(client):
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert not response["Content-Type"].startswith("application/json")
+
+
+def test_envelope_body_is_json_with_only_documented_keys(api):
+    body = json.loads(api.get("/missing").content)
+    assert set(body) == {"error"}
+    assert set(body["error"]) == ENVELOPE_KEYS
