@@ -2,9 +2,12 @@
 
 from ninja import NinjaAPI
 
+from minihub.accounts.api import router as accounts_router
 from minihub.core.api import router as health_router
 from minihub.core.exception_handlers import install_exception_handlers
 from minihub.core.parsers import StrictJsonParser
+from minihub.wechat.api_errors import on_wechat_error
+from minihub.wechat.errors import WeChatError
 
 api = NinjaAPI(
     title="MiniHub API",
@@ -17,4 +20,6 @@ api = NinjaAPI(
     urls_namespace="api",
 )
 install_exception_handlers(api)
+api.add_exception_handler(WeChatError, on_wechat_error)
 api.add_router("/", health_router)
+api.add_router("/", accounts_router)

@@ -4,6 +4,8 @@ import pytest
 
 from minihub.core.redis import get_redis
 
+pytest_plugins = ["tests.fixtures.fake_wechat"]
+
 
 @pytest.fixture
 def redis_db():
@@ -36,3 +38,38 @@ def api(client):
 def log_records(caplog):
     caplog.set_level(logging.DEBUG)
     return caplog
+
+
+APPID_A = "wxa0000000000000a1"
+APPID_B = "wxb0000000000000b2"
+SECRET_A = "secret-of-a-0123456789abcdef"
+SECRET_B = "secret-of-b-0123456789abcdef"
+
+
+@pytest.fixture
+def wechat(fake_wechat, settings):
+    """The fake WeChat server over real HTTP, reset, with the app pointed at it."""
+    from minihub.wechat.client import _client
+
+    settings.WECHAT_API_BASE = fake_wechat.base_url
+    _client.cache_clear()
+    yield fake_wechat
+    _client.cache_clear()
+
+
+@pytest.fixture
+def tenants(db, wechat, redis_db, settings):
+    """Two mini-programs, registered both here and at the fake WeChat server."""
+    from types import SimpleNamespace
+
+    from minihub.tenants import selectors
+    from minihub.tenants.services import miniprogram_create
+
+    settings.TENANT_LOCAL_CACHE_SECONDS = 0
+    selectors._local.clear()
+    a = miniprogram_create(appid=APPID_A, secret=SECRET_A, name="音乐 A")
+    b = miniprogram_create(appid=APPID_B, secret=SECRET_B, name="Music B")
+    wechat.register_app(APPID_A, SECRET_A)
+    wechat.register_app(APPID_B, SECRET_B)
+    yield SimpleNamespace(a=a, b=b)
+    selectors._local.clear()

@@ -30,3 +30,22 @@ def manage(*args: str, env: dict[str, str], timeout: int = 120) -> subprocess.Co
         timeout=timeout,
         check=False,
     )
+
+
+def json_post(client, path: str, body, **headers):
+    return client.post("/api/v2" + path, data=body, content_type="application/json", **headers)
+
+
+def app_headers(appid: str, token: str | None = None) -> dict[str, str]:
+    headers = {"HTTP_X_MINI_PROGRAM": appid}
+    if token:
+        headers["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return headers
+
+
+def log_in(client, wechat, appid: str, openid: str, **code_options) -> dict:
+    """Log a user in through the fake WeChat server; the answer's JSON."""
+    code = wechat.login_code(appid, openid, **code_options)
+    response = json_post(client, "/auth/login", {"code": code}, **app_headers(appid))
+    assert response.status_code == 200, response.content
+    return response.json()

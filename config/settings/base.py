@@ -93,3 +93,27 @@ JOB_QUEUES = ("high", "default", "low")
 JOBS_RUN_INLINE = False
 
 ALLOWED_HOSTS = csv_list(optional("ALLOWED_HOSTS", ""))
+
+# --- Proxies -------------------------------------------------------------------
+# The client address is taken from X-Real-IP only when the request comes from
+# one of these (nginx); anyone else could forge it.
+TRUSTED_PROXY_IPS = csv_list(optional("TRUSTED_PROXY_IPS", ""))
+
+# --- Tenants -------------------------------------------------------------------
+TENANT_CACHE_SECONDS = 300
+TENANT_NEGATIVE_CACHE_SECONDS = 30
+# Per-process memo in front of the shared cache: a change reaches every
+# process within this many seconds.
+TENANT_LOCAL_CACHE_SECONDS = env.float("TENANT_LOCAL_CACHE_SECONDS", default=2.0)
+
+# --- Tokens ----------------------------------------------------------------------
+API_TOKEN_TTL_SECONDS = env.int("API_TOKEN_TTL_SECONDS", default=7 * 24 * 3600)
+
+# --- WeChat ------------------------------------------------------------------------
+# Worst case for an unreachable WeChat: 3 x 1.2 s + backoff 0.6 s, under 5 s.
+WECHAT_CONNECT_TIMEOUT_SECONDS = env.float("WECHAT_CONNECT_TIMEOUT_SECONDS", default=1.0)
+WECHAT_READ_TIMEOUT_SECONDS = env.float("WECHAT_READ_TIMEOUT_SECONDS", default=1.2)
+WECHAT_ATTEMPTS = env.int("WECHAT_ATTEMPTS", default=3)
+WECHAT_BACKOFF_SECONDS = env.float("WECHAT_BACKOFF_SECONDS", default=0.2)
+# Refresh access tokens this long before WeChat expires them.
+WECHAT_TOKEN_REFRESH_MARGIN_SECONDS = 300

@@ -44,5 +44,8 @@ def build_logging(*, level: str, fmt: str, log_sql: bool) -> dict:
             "rq.worker": handler,
             "rq.scheduler": handler,
             "minihub": handler,
+            # At DEBUG urllib3 logs full URLs, and code2Session carries the
+            # appsecret in its query string: never below WARNING.
+            "urllib3": {**handler, "level": "WARNING"},
         },
     }

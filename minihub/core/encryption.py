@@ -40,12 +40,6 @@ def decrypt(stored: str) -> str:
         raise ValueError("no configured key decrypts this value") from exc
 
 
-def reencrypt(stored: str) -> str:
-    """The same secret under the current first key (after a key rotation)."""
-    token = stored.removeprefix(CIPHERTEXT_PREFIX).encode()
-    return CIPHERTEXT_PREFIX + fernet().rotate(token).decode()
-
-
 class EncryptedTextField(models.TextField):
     """A text field stored as Fernet ciphertext; Python code sees the plaintext.
 

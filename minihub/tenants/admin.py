@@ -1,0 +1,66 @@
+"""Mini-programs in the admin. Secrets are write-only: typed in, never shown."""
+
+from django import forms
+from django.contrib import admin
+
+from minihub.tenants.models import MiniProgram
+from minihub.tenants.services import miniprogram_update
+
+SECRET_FIELDS = {
+    "new_secret": "AppSecret",
+    "new_push_token": "push Token",
+    "new_aes_key": "EncodingAESKey",
+}
+
+
+class MiniProgramForm(forms.ModelForm):
+    new_secret = forms.CharField(
+        label="AppSecret",
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Leave empty to keep the current one.",
+    )
+    new_push_token = forms.CharField(
+        label="Message push Token", required=False, widget=forms.PasswordInput(render_value=False)
+    )
+    new_aes_key = forms.CharField(
+        label="EncodingAESKey", required=False, widget=forms.PasswordInput(render_value=False)
+    )
+
+    class Meta:
+        model = MiniProgram
+        fields = [
+            "appid",
+            "name",
+            "enabled",
+            "content_check_enabled",
+            "use_legacy_token_api",
+            "login_limit_per_openid",
+            "login_limit_per_ip",
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk is None and not cleaned.get("new_secret"):
+            self.add_error("new_secret", "A new mini-program needs its AppSecret.")
+        return cleaned
+
+
+@admin.register(MiniProgram)
+class MiniProgramAdmin(admin.ModelAdmin):
+    form = MiniProgramForm
+    list_display = ["appid", "name", "enabled", "content_check_enabled", "updated_at"]
+    list_filter = ["enabled"]
+    search_fields = ["appid", "name"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["appid"] if obj is not None else []
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        miniprogram_update(
+            program=obj,
+            secret=data.get("new_secret", ""),
+            push_token=data.get("new_push_token", ""),
+            aes_key=data.get("new_aes_key", ""),
+        )

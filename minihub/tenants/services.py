@@ -1,0 +1,67 @@
+"""Writes of mini-programs. Every write invalidates the request-path cache."""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from minihub.tenants.models import MiniProgram
+from minihub.tenants.selectors import tenant_cache_invalidate
+from minihub.tenants.validators import validate_appid, validate_encoding_aes_key
+
+ENCRYPTED_FIELDS = ("secret", "push_token", "aes_key")
+
+
+def _validate(program: MiniProgram) -> None:
+    validate_appid(program.appid)
+    validate_encoding_aes_key(program.aes_key)
+    if not program.secret:
+        raise ValidationError("A mini-program needs its AppSecret.")
+
+
+def _invalidate_after_commit(appid: str) -> None:
+    transaction.on_commit(lambda: tenant_cache_invalidate(appid=appid))
+    tenant_cache_invalidate(appid=appid)
+
+
+def miniprogram_create(
+    *,
+    appid: str,
+    secret: str,
+    name: str = "",
+    push_token: str = "",
+    aes_key: str = "",
+    content_check_enabled: bool = False,
+) -> MiniProgram:
+    program = MiniProgram(
+        appid=appid,
+        secret=secret,
+        name=name,
+        push_token=push_token,
+        aes_key=aes_key,
+        content_check_enabled=content_check_enabled,
+    )
+    _validate(program)
+    if MiniProgram.objects.filter(appid=appid).exists():
+        raise ValidationError(f"A mini-program with appid {appid} already exists.")
+    program.save()
+    _invalidate_after_commit(appid)
+    return program
+
+
+def miniprogram_update(*, program: MiniProgram, **changes) -> MiniProgram:
+    """Set fields; a secret given as "" is left as it was (secrets are write-only)."""
+    for field, value in changes.items():
+        if field in ENCRYPTED_FIELDS and not value:
+            continue
+        setattr(program, field, value)
+    _validate(program)
+    program.save()
+    _invalidate_after_commit(program.appid)
+    return program
+
+
+def miniprogram_set_enabled(*, appid: str, enabled: bool) -> MiniProgram:
+    program = MiniProgram.objects.get(appid=appid)
+    program.enabled = enabled
+    program.save(update_fields=["enabled", "updated_at"])
+    _invalidate_after_commit(appid)
+    return program
