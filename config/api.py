@@ -3,9 +3,12 @@
 from ninja import NinjaAPI
 
 from minihub.accounts.api import router as accounts_router
+from minihub.albums.api import router as albums_router
 from minihub.core.api import router as health_router
 from minihub.core.exception_handlers import install_exception_handlers
 from minihub.core.parsers import StrictJsonParser
+from minihub.notifications.api import router as notifications_router
+from minihub.wechat.api import router as wechat_router
 from minihub.wechat.api_errors import on_wechat_error
 from minihub.wechat.errors import WeChatError
 
@@ -23,3 +26,6 @@ install_exception_handlers(api)
 api.add_exception_handler(WeChatError, on_wechat_error)
 api.add_router("/", health_router)
 api.add_router("/", accounts_router)
+api.add_router("/", notifications_router)
+api.add_router("/", wechat_router)
+api.add_router("/", albums_router)

@@ -18,6 +18,28 @@ MASTER_ENV = {
 }
 
 
+def test_process_env(**overrides: str) -> dict[str, str]:
+    """The environment of a child process that works on this test run's databases."""
+    from django.db import connections
+
+    def url_of(alias: str) -> str:
+        base = os.environ["DATABASE_URL"].rsplit("/", 1)[0]
+        return f"{base}/{connections[alias].settings_dict['NAME']}"
+
+    env = {
+        name: os.environ[name]
+        for name in ("SECRET_KEY", "REDIS_URL", "FIELD_ENCRYPTION_KEYS", "ALLOWED_HOSTS")
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings.test",
+        DATABASE_URL=url_of("default"),
+        ADMIN_DATABASE_URL=url_of("admin"),
+        TENANT_LOCAL_CACHE_SECONDS="0",
+    )
+    env.update(overrides)
+    return env
+
+
 def manage(*args: str, env: dict[str, str], timeout: int = 120) -> subprocess.CompletedProcess:
     """Run manage.py with exactly `env` (plus PATH), as a fresh process."""
     child_env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root"), **env}

@@ -1,12 +1,11 @@
 """utf8mb4 everywhere on MariaDB, with either driver."""
 
-import os
 import textwrap
 
 import pytest
 from django.db import connection
 
-from tests.helpers import manage
+from tests.helpers import manage, test_process_env
 
 NICKNAME = "🎵音乐🎧 👨‍👩‍👧"
 
@@ -58,14 +57,7 @@ ROUND_TRIP = textwrap.dedent(
 @pytest.mark.parametrize(("driver", "module"), [("pymysql", "pymysql"), ("mysqlclient", "MySQLdb")])
 def test_emoji_nickname_round_trips_byte_exactly_with_each_driver(driver, module):
     # A fresh process per driver: the driver is chosen when settings load.
-    test_db = connection.settings_dict["NAME"]
-    env = {
-        **{name: os.environ[name] for name in ("SECRET_KEY", "REDIS_URL", "FIELD_ENCRYPTION_KEYS")},
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "ALLOWED_HOSTS": "localhost",
-        "DATABASE_DRIVER": driver,
-        "DATABASE_URL": os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/" + test_db,
-    }
+    env = test_process_env(DATABASE_DRIVER=driver)
     result = manage(
         "shell", "--no-imports", "-c", ROUND_TRIP.replace("sys.argv[-1]", repr(NICKNAME)), env=env
     )

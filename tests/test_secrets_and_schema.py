@@ -1,7 +1,6 @@
 """Secrets stay secret; the OpenAPI schema documents every endpoint with its errors."""
 
 import logging
-import os
 
 import pytest
 from django.contrib.auth.models import User as StaffUser
@@ -9,7 +8,7 @@ from django.db import connection
 
 from minihub.accounts.models import User
 from tests.conftest import APPID_A, SECRET_A
-from tests.helpers import app_headers, log_in, manage
+from tests.helpers import app_headers, log_in, manage, test_process_env
 
 SESSION_KEY = "c2Vzc2lvbi1rZXktMTIzNA=="  # base64 of 16 bytes
 
@@ -60,14 +59,7 @@ def test_the_session_key_is_only_ciphertext_in_the_database(client, tenants, wec
 @pytest.mark.django_db(transaction=True)
 def test_logout_stops_the_token_in_another_process_too(client, tenants, wechat):
     token = log_in(client, wechat, APPID_A, "o1")["token"]
-    env = {
-        **{k: os.environ[k] for k in ("SECRET_KEY", "REDIS_URL", "FIELD_ENCRYPTION_KEYS")},
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "ALLOWED_HOSTS": "localhost",
-        "DATABASE_URL": os.environ["DATABASE_URL"].rsplit("/", 1)[0]
-        + "/"
-        + connection.settings_dict["NAME"],
-    }
+    env = test_process_env()
     check = (
         "from minihub.accounts.tokens import token_authenticate;"
         f"print(token_authenticate(token={token!r}, mini_program_id={tenants.a.id}) is not None)"

@@ -20,6 +20,9 @@ INSTALLED_APPS = [
     "django_rq",
     "minihub.tenants",
     "minihub.accounts",
+    "minihub.wechat",
+    "minihub.notifications",
+    "minihub.albums",
 ]
 
 MIDDLEWARE = [
@@ -91,6 +94,7 @@ LOGGING = build_logging(level=LOG_LEVEL, fmt=LOG_FORMAT, log_sql=LOG_SQL)
 JOB_QUEUES = ("high", "default", "low")
 # True in debug: jobs run in-process right after the transaction commits.
 JOBS_RUN_INLINE = False
+RQ = {"WORKER_CLASS": "minihub.core.jobs.MiniHubWorker"}
 
 ALLOWED_HOSTS = csv_list(optional("ALLOWED_HOSTS", ""))
 

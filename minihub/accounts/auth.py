@@ -4,6 +4,7 @@ from django.http import HttpRequest
 from ninja.security import HttpBearer
 
 from minihub.accounts.tokens import Identity, token_authenticate
+from minihub.core.errors import ApiError
 from minihub.tenants.request import request_tenant
 
 
@@ -16,3 +17,22 @@ class MiniProgramBearer(HttpBearer):
 
 
 bearer = MiniProgramBearer()
+
+
+def optional_identity(request: HttpRequest) -> Identity | None:
+    """For endpoints that also serve anonymous users: None without a token.
+
+    A token that is sent but not valid is still a 401: silently treating the
+    client as anonymous would hide its bug.
+    """
+    header = request.headers.get("Authorization", "")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    identity = None
+    if scheme.lower() == "bearer":
+        tenant = request_tenant(request)
+        identity = token_authenticate(token=token.strip(), mini_program_id=tenant.id)
+    if identity is None:
+        raise ApiError("unauthenticated", "The bearer token is not valid.")
+    return identity

@@ -1,10 +1,10 @@
-"""Token-using calls with the token handled: fetched, and renewed once if WeChat rejects it."""
+"""Token-using calls with the token handled: fetched, and replaced once if WeChat rejects it."""
 
 from collections.abc import Callable
 from typing import TypeVar
 
 from minihub.wechat.errors import WeChatTokenInvalid
-from minihub.wechat.tokens import access_token_discard, access_token_get
+from minihub.wechat.tokens import access_token_get, access_token_replace
 
 T = TypeVar("T")
 
@@ -14,5 +14,4 @@ def with_access_token(appid: str, call: Callable[[str], T]) -> T:
     try:
         return call(token)
     except WeChatTokenInvalid:
-        access_token_discard(appid=appid, failing_token=token)
-        return call(access_token_get(appid=appid))
+        return call(access_token_replace(appid=appid, failing_token=token))
