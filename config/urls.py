@@ -6,8 +6,9 @@ from config.api import api
 
 urlpatterns = [
     path(settings.API_PREFIX, api.urls),
-    path(settings.ADMIN_URL, admin.site.urls),
+    # Before the admin, whose catch-all would answer 404 for it.
     path(settings.ADMIN_URL + "rq/", include("django_rq.urls")),
+    path(settings.ADMIN_URL, admin.site.urls),
 ]
 
 handler400 = "minihub.core.views.bad_request"

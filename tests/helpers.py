@@ -20,6 +20,7 @@ MASTER_ENV = {
 
 def test_process_env(**overrides: str) -> dict[str, str]:
     """The environment of a child process that works on this test run's databases."""
+    from django.conf import settings
     from django.db import connections
 
     def url_of(alias: str) -> str:
@@ -35,6 +36,8 @@ def test_process_env(**overrides: str) -> dict[str, str]:
         DATABASE_URL=url_of("default"),
         ADMIN_DATABASE_URL=url_of("admin"),
         TENANT_LOCAL_CACHE_SECONDS="0",
+        # Where this test pointed WeChat (the fake server), not the real one.
+        WECHAT_API_BASE=settings.WECHAT_API_BASE,
     )
     env.update(overrides)
     return env

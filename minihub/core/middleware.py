@@ -3,6 +3,7 @@
 import re
 import uuid
 
+import sentry_sdk
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
@@ -33,6 +34,7 @@ class RequestIdMiddleware:
         offered = request.headers.get(REQUEST_ID_HEADER, "")
         request_id = offered if SANE_REQUEST_ID.match(offered) else uuid.uuid4().hex
         request.request_id = request_id
+        sentry_sdk.get_isolation_scope().set_tag("request_id", request_id)
         token = bind_request_id(request_id)
         try:
             response = self.get_response(request)

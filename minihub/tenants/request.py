@@ -2,6 +2,7 @@
 
 import re
 
+import sentry_sdk
 from django.http import HttpRequest
 
 from minihub.core.errors import ApiError
@@ -35,4 +36,5 @@ def request_tenant(request: HttpRequest) -> TenantInfo:
     if tenant is None:
         raise ApiError("miniprogram_unknown", "Unknown or disabled mini-program.")
     request.minihub_tenant = tenant
+    sentry_sdk.get_isolation_scope().set_tag("miniprogram", tenant.appid)
     return tenant
