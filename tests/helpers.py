@@ -29,7 +29,13 @@ def test_process_env(**overrides: str) -> dict[str, str]:
 
     env = {
         name: os.environ[name]
-        for name in ("SECRET_KEY", "REDIS_URL", "FIELD_ENCRYPTION_KEYS", "ALLOWED_HOSTS")
+        for name in (
+            "SECRET_KEY",
+            "REDIS_URL",
+            "FIELD_ENCRYPTION_KEYS",
+            "ALLOWED_HOSTS",
+            "DATABASE_POOL_SIZE",
+        )
     }
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings.test",

@@ -3,6 +3,8 @@
 import environ
 
 MYSQL_ENGINE = "django.db.backends.mysql"
+# SQLAlchemy's QueuePool under Django's MySQL backend (django-db-connection-pool).
+POOLED_MYSQL_ENGINE = "dj_db_conn_pool.backends.mysql"
 MYSQL_CHARSET = "utf8mb4"
 MYSQL_COLLATION = "utf8mb4_unicode_ci"
 # STRICT_ALL_TABLES: refuse instead of truncating or coercing bad data.
@@ -32,7 +34,38 @@ def install_driver(driver: str) -> None:
         pymysql.install_as_MySQLdb()
 
 
-def database_from_url(url: str, *, conn_max_age: int = 60, connect_timeout: int = 3) -> dict:
+def pooled(config: dict, *, size: int, wait_seconds: float) -> dict:
+    """A bounded pool per process: at most `size` connections to this database.
+
+    Under gevent every greenlet would otherwise open its own connection (the
+    seed's "Too many connections"). A request that finds the pool empty waits
+    up to `wait_seconds` for a connection to come back, then gets a 503.
+    Django returns the connection at the end of each request (CONN_MAX_AGE=0);
+    the pool keeps it open and pings it before reuse.
+    """
+    return {
+        **config,
+        "ENGINE": POOLED_MYSQL_ENGINE,
+        "CONN_MAX_AGE": 0,
+        "CONN_HEALTH_CHECKS": False,
+        "POOL_OPTIONS": {
+            "POOL_SIZE": size,
+            "MAX_OVERFLOW": 0,
+            "TIMEOUT": wait_seconds,
+            "RECYCLE": 3600,
+            "PRE_PING": True,
+        },
+    }
+
+
+def database_from_url(
+    url: str,
+    *,
+    conn_max_age: int = 60,
+    connect_timeout: int = 3,
+    pool_size: int = 0,
+    pool_wait_seconds: float = 10,
+) -> dict:
     config = environ.Env.db_url_config(url)
     config["CONN_MAX_AGE"] = conn_max_age
     config["CONN_HEALTH_CHECKS"] = True
@@ -45,19 +78,33 @@ def database_from_url(url: str, *, conn_max_age: int = 60, connect_timeout: int 
             "connect_timeout": connect_timeout,
         }
         config["TEST"] = {"CHARSET": MYSQL_CHARSET, "COLLATION": MYSQL_COLLATION}
+        if pool_size > 0:
+            config = pooled(config, size=pool_size, wait_seconds=pool_wait_seconds)
     return config
 
 
 def databases_from_urls(
-    *, default: str, admin: str, replicas: list[str], conn_max_age: int = 60
+    *,
+    default: str,
+    admin: str,
+    replicas: list[str],
+    conn_max_age: int = 60,
+    pool_size: int = 0,
+    pool_wait_seconds: float = 10,
 ) -> dict:
-    """`default` for business apps, `admin` for admin/auth tables, `replica_N` for reads."""
+    """`default` for business apps, `admin` for admin/auth tables, `replica_N` for reads.
+
+    The admin database serves only the admin site: a quarter of the pool.
+    """
+    options = {"conn_max_age": conn_max_age, "pool_wait_seconds": pool_wait_seconds}
     databases = {
-        "default": database_from_url(default, conn_max_age=conn_max_age),
-        "admin": database_from_url(admin, conn_max_age=conn_max_age),
+        "default": database_from_url(default, pool_size=pool_size, **options),
+        "admin": database_from_url(
+            admin, pool_size=max(pool_size // 4, 1) if pool_size else 0, **options
+        ),
     }
     for index, url in enumerate(replicas):
-        replica = database_from_url(url, conn_max_age=conn_max_age)
+        replica = database_from_url(url, pool_size=pool_size, **options)
         # In tests a replica is the primary itself, as in Django's own docs.
         replica["TEST"] = {**replica.get("TEST", {}), "MIRROR": "default"}
         databases[f"replica_{index}"] = replica

@@ -17,6 +17,10 @@ DATABASES = databases_from_urls(
     admin=_admin_database_url or require("DATABASE_URL"),
     replicas=csv_list(optional("DATABASE_REPLICA_URLS", "")),
     conn_max_age=env.int("DATABASE_CONN_MAX_AGE", default=60),
+    # Connections per process and database; 0 turns pooling off (RQ workers,
+    # which fork per job, connect per job instead).
+    pool_size=env.int("DATABASE_POOL_SIZE", default=10),
+    pool_wait_seconds=env.float("DATABASE_POOL_WAIT_SECONDS", default=10),
 )
 if _admin_database_url:
     DATABASE_APPS_MAPPING = {label: "admin" for label in ADMIN_APP_LABELS}

@@ -3,6 +3,7 @@
 import logging
 
 import redis
+import sqlalchemy.exc
 from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404
@@ -91,6 +92,8 @@ def install_exception_handlers(api: NinjaAPI) -> None:
         InterfaceError: on_backend_unavailable,
         redis.exceptions.ConnectionError: on_backend_unavailable,
         redis.exceptions.TimeoutError: on_backend_unavailable,
+        # No pooled database connection came free in time.
+        sqlalchemy.exc.TimeoutError: on_backend_unavailable,
         DatabaseError: on_unexpected,
         Exception: on_unexpected,
     }

@@ -1,0 +1,58 @@
+"""gunicorn settings: `gunicorn config.wsgi:application -c deploy/gunicorn.conf.py`.
+
+Run from the project directory (supervisor does). Every value can be changed
+with an environment variable of the same name in capitals, prefixed
+GUNICORN_ (e.g. GUNICORN_WORKERS=3).
+"""
+
+import multiprocessing
+import os
+from pathlib import Path
+
+
+def _env(name: str, default):
+    value = os.environ.get(f"GUNICORN_{name}")
+    return type(default)(value) if value is not None else default
+
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+(PROJECT_DIR / "pids").mkdir(exist_ok=True)
+
+proc_name = _env("PROC_NAME", "minihub")
+bind = _env("BIND", "127.0.0.1:8000")
+# As the seed: 2 x CPU + 1 processes, each serving many requests at once.
+workers = _env("WORKERS", multiprocessing.cpu_count() * 2 + 1)
+# gevent: one greenlet per request, with PyMySQL cooperating with its loop
+# (mysqlclient would block it); chosen by measurement (README, "Runtime").
+worker_class = _env("WORKER_CLASS", "gevent")
+# Open connections per gevent worker. Requests beyond the database pool's size
+# wait for a pooled connection (DATABASE_POOL_WAIT_SECONDS) instead of failing.
+worker_connections = _env("WORKER_CONNECTIONS", 1000)
+threads = _env("THREADS", 4)  # used by the gthread worker class only
+backlog = _env("BACKLOG", 2048)
+
+# A worker silent this long is killed and replaced.
+timeout = _env("TIMEOUT", 30)
+# On HUP or TERM, workers finish in-flight requests for up to this long;
+# supervisor's stopwaitsecs is longer.
+graceful_timeout = _env("GRACEFUL_TIMEOUT", 20)
+keepalive = _env("KEEPALIVE", 5)
+# Recycle workers now and then (leaks never grow for long); the jitter keeps
+# them from restarting all at once.
+max_requests = _env("MAX_REQUESTS", 20000)
+max_requests_jitter = _env("MAX_REQUESTS_JITTER", 2000)
+
+# Only nginx may set X-Forwarded-Proto (and so mark a request as HTTPS).
+forwarded_allow_ips = _env("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+pidfile = _env("PIDFILE", str(PROJECT_DIR / "pids" / f"{proc_name}.pid"))
+# Both go to the process's own stdout/stderr; supervisor writes (and rotates)
+# each file, so no file ever has two writers.
+accesslog = _env("ACCESSLOG", "-")
+errorlog = _env("ERRORLOG", "-")
+access_log_format = (
+    '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s" rid=%({x-request-id}o)s'
+)
+# gunicorn's control socket, one per instance (several may run on one host).
+control_socket = _env("CONTROL_SOCKET", str(PROJECT_DIR / "socks" / f"{proc_name}.ctl"))
+(PROJECT_DIR / "socks").mkdir(exist_ok=True)
