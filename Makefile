@@ -7,12 +7,15 @@ UV := $(BIN)/uv
 UV_VERSION := 0.13.8
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 
-.PHONY: run test lint format install install-dev services test-db lock bench clean help
+.PHONY: run test lint format install install-dev services lock bench clean help \
+	start stop status reload
+ENV ?= test
 
 help:
 	@echo "make run      serve the API on http://127.0.0.1:8000 (SQLite, in-process jobs, fake WeChat)"
 	@echo "make test     lint + every test against real MariaDB and Redis"
 	@echo "make lock     re-resolve dependencies into uv.lock"
+	@echo "make start|stop|status|reload ENV=test|master   the supervised runtime"
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 (apt-get install python3.11 python3.11-venv)" >&2; exit 1; }
@@ -34,6 +37,7 @@ run: install
 
 services:
 	scripts/ensure-services.sh
+	scripts/ensure-system-packages.sh system
 
 lint: install-dev
 	$(BIN)/ruff check .
@@ -45,6 +49,10 @@ format: install-dev
 
 test: install-dev services lint
 	scripts/run-tests.sh
+
+# Production-like processes under supervisor: make start ENV=test|master
+start stop status reload: install
+	deploy/supervisor/minihubctl $(ENV) $@
 
 lock: $(UV)
 	$(UV) lock --python 3.11

@@ -16,7 +16,10 @@ def _env(name: str, default):
 
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-(PROJECT_DIR / "pids").mkdir(exist_ok=True)
+# pids/ and socks/ live in the run directory (supervisor's MINIHUB_RUN_DIR).
+RUN_DIR = Path(os.environ.get("MINIHUB_RUN_DIR", PROJECT_DIR))
+for directory in ("pids", "socks"):
+    (RUN_DIR / directory).mkdir(parents=True, exist_ok=True)
 
 proc_name = _env("PROC_NAME", "minihub")
 bind = _env("BIND", "127.0.0.1:8000")
@@ -45,14 +48,11 @@ max_requests_jitter = _env("MAX_REQUESTS_JITTER", 2000)
 # Only nginx may set X-Forwarded-Proto (and so mark a request as HTTPS).
 forwarded_allow_ips = _env("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
-pidfile = _env("PIDFILE", str(PROJECT_DIR / "pids" / f"{proc_name}.pid"))
+pidfile = _env("PIDFILE", str(RUN_DIR / "pids" / f"{proc_name}.pid"))
 # Both go to the process's own stdout/stderr; supervisor writes (and rotates)
 # each file, so no file ever has two writers.
 accesslog = _env("ACCESSLOG", "-")
 errorlog = _env("ERRORLOG", "-")
-access_log_format = (
-    '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s" rid=%({x-request-id}o)s'
-)
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s" rid=%({x-request-id}o)s'
 # gunicorn's control socket, one per instance (several may run on one host).
-control_socket = _env("CONTROL_SOCKET", str(PROJECT_DIR / "socks" / f"{proc_name}.ctl"))
-(PROJECT_DIR / "socks").mkdir(exist_ok=True)
+control_socket = _env("CONTROL_SOCKET", str(RUN_DIR / "socks" / f"{proc_name}.ctl"))

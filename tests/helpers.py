@@ -49,6 +49,9 @@ def test_process_env(**overrides: str) -> dict[str, str]:
     return env
 
 
+test_process_env.__test__ = False  # a helper, not a test, wherever it is imported
+
+
 def manage(*args: str, env: dict[str, str], timeout: int = 120) -> subprocess.CompletedProcess:
     """Run manage.py with exactly `env` (plus PATH), as a fresh process."""
     child_env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root"), **env}

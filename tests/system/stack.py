@@ -1,0 +1,151 @@
+"""Real processes for system tests: supervisord + gunicorn + RQ, load generators, ports."""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from tests.helpers import PROJECT_DIR, test_process_env
+
+CTL = str(PROJECT_DIR / "deploy" / "supervisor" / "minihubctl")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(check, *, timeout: float, interval: float = 0.2, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            result = check()
+        except Exception:
+            result = None
+        if result:
+            return result
+        time.sleep(interval)
+    raise AssertionError(f"{what} not reached within {timeout} s")
+
+
+@dataclass
+class Stack:
+    """One supervisord running MiniHub's programs in a private run directory."""
+
+    run_dir: Path
+    port: int
+    env: dict
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def ctl(self, *args: str) -> str:
+        result = subprocess.run(
+            [CTL, "test", *args], env=self.env, capture_output=True, text=True, timeout=400
+        )
+        return result.stdout + result.stderr
+
+    def supervisorctl(self, *args: str) -> str:
+        conf = PROJECT_DIR / "deploy" / "supervisor" / "supervisord.test.conf"
+        result = subprocess.run(
+            [str(PROJECT_DIR / ".venv/bin/supervisorctl"), "-c", str(conf), *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=400,
+        )
+        return result.stdout + result.stderr
+
+    def pids(self) -> dict[str, int]:
+        found = {}
+        for line in self.supervisorctl("status").splitlines():
+            match = re.match(r"^(\S+)\s+RUNNING\s+pid (\d+)", line)
+            if match:
+                found[match.group(1)] = int(match.group(2))
+        return found
+
+    def gunicorn_workers(self) -> list[int]:
+        master = self.pids()["minihub:web"]
+        out = subprocess.run(
+            ["ps", "-o", "pid=", "--ppid", str(master)], capture_output=True, text=True
+        ).stdout
+        return [int(pid) for pid in out.split()]
+
+    def live(self) -> bool:
+        return requests.get(self.base_url + "/api/v2/health/live", timeout=2).status_code == 200
+
+
+@contextmanager
+def supervised_stack(tmp_path: Path, **extra_env: str):
+    port = free_port()
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": os.environ.get("HOME", "/root"),
+        **test_process_env(),
+        "DATABASE_POOL_SIZE": "5",
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "GUNICORN_WORKERS": "2",
+        "MINIHUB_RUN_DIR": str(tmp_path),
+        "MINIHUB_RQ_WORKERS": "2",
+        "LOG_FORMAT": "plain",
+        **extra_env,
+    }
+    stack = Stack(run_dir=tmp_path, port=port, env=env)
+    stack.ctl("start")
+    try:
+        wait_until(stack.live, timeout=30, what="gunicorn answering")
+        wait_until(lambda: len(stack.pids()) == 4, timeout=30, what="all programs RUNNING")
+        yield stack
+    finally:
+        stack.ctl("stop")
+        pidfile = tmp_path / "pids" / "supervisord.pid"
+        wait_until(lambda: not pidfile.exists(), timeout=60, what="supervisord stopped")
+
+
+@dataclass
+class LoadResult:
+    requests: int
+    non_2xx: int
+    socket_errors: int
+    output: str
+
+
+def wrk(url: str, *, seconds: int, connections: int, threads: int = 2, timeout: str = "10s"):
+    """Run wrk against a URL; returns counts parsed from its report."""
+    result = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", f"--timeout={timeout}", url],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+        preexec_fn=_raise_fd_limit,
+    )
+    out = result.stdout + result.stderr
+    total = re.search(r"(\d+) requests in", out)
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return LoadResult(
+        requests=int(total.group(1)) if total else 0,
+        non_2xx=int(non_2xx.group(1)) if non_2xx else 0,
+        socket_errors=sum(int(n) for n in errors.groups()) if errors else 0,
+        output=out,
+    )
+
+
+def _raise_fd_limit():
+    import resource
+
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def kill(pid: int, sig=signal.SIGKILL) -> None:
+    os.kill(pid, sig)
