@@ -6,13 +6,18 @@ TENANT_LOCAL_CACHE_SECONDS, so a change reaches every process and node within
 that time without a Redis round trip per request.
 """
 
+import contextlib
+import logging
 import time
 from dataclasses import asdict, dataclass
 
+import redis
 from django.conf import settings
 from django.core.cache import cache
 
 from minihub.tenants.models import MiniProgram
+
+logger = logging.getLogger(__name__)
 
 CACHE_KEY = "tenant:v1:{appid}"
 MISSING = "missing"
@@ -53,19 +58,31 @@ def miniprogram_list() -> list[MiniProgram]:
     return list(MiniProgram.objects.order_by("appid"))
 
 
+def _load_from_database(appid: str) -> TenantInfo | None:
+    program = MiniProgram.objects.filter(appid=appid, enabled=True).first()
+    return _info(program) if program is not None else None
+
+
 def _load_shared(appid: str) -> TenantInfo | None:
     key = CACHE_KEY.format(appid=appid)
-    cached = cache.get(key)
+    try:
+        cached = cache.get(key)
+    except redis.RedisError as exc:
+        # The cache is an optimisation: without Redis, ask the database.
+        logger.warning("tenant cache unreachable, reading the database: %s", exc)
+        return _load_from_database(appid)
     if cached == MISSING:
         return None
     if cached is not None:
         return TenantInfo(**cached)
-    program = MiniProgram.objects.filter(appid=appid, enabled=True).first()
-    if program is None:
-        cache.set(key, MISSING, settings.TENANT_NEGATIVE_CACHE_SECONDS)
-        return None
-    info = _info(program)
-    cache.set(key, asdict(info), settings.TENANT_CACHE_SECONDS)
+    info = _load_from_database(appid)
+    value, ttl = (
+        (asdict(info), settings.TENANT_CACHE_SECONDS)
+        if info
+        else (MISSING, settings.TENANT_NEGATIVE_CACHE_SECONDS)
+    )
+    with contextlib.suppress(redis.RedisError):
+        cache.set(key, value, ttl)
     return info
 
 
@@ -85,5 +102,6 @@ def enabled_tenant_get(*, appid: str) -> TenantInfo | None:
 
 
 def tenant_cache_invalidate(*, appid: str) -> None:
-    cache.delete(CACHE_KEY.format(appid=appid))
+    """Raises if Redis is unreachable: a change that cannot be announced must not pass silently."""
     _local.pop(appid, None)
+    cache.delete(CACHE_KEY.format(appid=appid))
