@@ -5,7 +5,15 @@ Each entry enqueues a job; what a job does lives in its app's jobs.py.
 
 from rq import cron
 
-from minihub.wechat.jobs import access_tokens_refresh_job
+from minihub.wechat.jobs import (
+    access_tokens_refresh_job,
+    push_events_prune_job,
+    push_events_requeue_job,
+)
 
 # Keep every mini-program's access token fresh before it expires.
 cron.register(access_tokens_refresh_job, "high", interval=60, job_timeout=120, result_ttl=0)
+# Push events whose job was lost (e.g. Redis down at commit) are handled again.
+cron.register(push_events_requeue_job, "low", interval=600, job_timeout=120, result_ttl=0)
+# Handled push events are kept 30 days.
+cron.register(push_events_prune_job, "low", cron="17 3 * * *", job_timeout=600, result_ttl=0)

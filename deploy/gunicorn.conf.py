@@ -21,6 +21,9 @@ RUN_DIR = Path(os.environ.get("MINIHUB_RUN_DIR", PROJECT_DIR))
 for directory in ("pids", "socks"):
     (RUN_DIR / directory).mkdir(parents=True, exist_ok=True)
 
+# Through the `current` symlink when deployed: on HUP, new workers load the
+# newly linked release's code.
+chdir = _env("CHDIR", os.environ.get("MINIHUB_ROOT", str(PROJECT_DIR)))
 proc_name = _env("PROC_NAME", "minihub")
 bind = _env("BIND", "127.0.0.1:8000")
 # As the seed: 2 x CPU + 1 processes, each serving many requests at once.

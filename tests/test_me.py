@@ -209,3 +209,33 @@ def test_malformed_userinfo_is_decrypt_failed(client, user_a, override):
 @pytest.mark.parametrize("body", [{}, {"encrypted_data": "x"}, {"encrypted_data": 1, "iv": 2}])
 def test_userinfo_body_validation(client, user_a, body):
     assert post_me(client, user_a["token"], "/userinfo", body).status_code == 422
+
+
+# --- nickname content checks ----------------------------------------------------------
+
+
+@pytest.fixture
+def checks_on(tenants):
+    from minihub.tenants.services import miniprogram_update
+
+    tenants.a.content_check_enabled = True
+    miniprogram_update(program=tenants.a)
+
+
+def test_a_risky_nickname_is_refused_when_checks_are_on(client, user_a, checks_on, wechat):
+    response = patch_me(client, user_a["token"], {"nickname": "risky-word 🎵"})
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "content_risky"
+    assert User.objects.get().nickname == ""
+    assert wechat.stats()["/wxa/msg_sec_check"] == 1
+
+
+def test_a_clean_nickname_passes_the_check(client, user_a, checks_on, wechat):
+    assert patch_me(client, user_a["token"], {"nickname": NICKNAME}).status_code == 200
+    assert User.objects.get().nickname == NICKNAME
+    assert wechat.stats()["/wxa/msg_sec_check"] == 1
+
+
+def test_nicknames_are_not_checked_when_checks_are_off(client, user_a, wechat):
+    assert patch_me(client, user_a["token"], {"nickname": "risky-word"}).status_code == 200
+    assert wechat.stats().get("/wxa/msg_sec_check", 0) == 0

@@ -7,6 +7,9 @@ from config.settings.logging import build_logging
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(optional("MINIHUB_VAR_DIR", str(BASE_DIR / "var")))
+# Written by `fab deploy` into each release: which code this process runs.
+_release_file = BASE_DIR / "RELEASE"
+RELEASE = _release_file.read_text().strip() if _release_file.exists() else "dev"
 
 INSTALLED_APPS = [
     # First, so that its `migrate` (which refuses where migrations are off) wins.

@@ -6,6 +6,11 @@ from config.settings.env import env, optional
 
 
 def init_sentry(*, dsn: str, environment: str) -> None:
+    """Report errors (and, if sampled, traces) to `dsn`; does nothing without one.
+
+    Release from SENTRY_RELEASE, sampling from SENTRY_SAMPLE_RATE (errors, default 1)
+    and SENTRY_TRACES_SAMPLE_RATE (default 0).
+    """
     if not dsn:
         return
     import sentry_sdk
@@ -22,8 +27,16 @@ def init_sentry(*, dsn: str, environment: str) -> None:
         release=optional("SENTRY_RELEASE", "") or None,
         traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
         sample_rate=env.float("SENTRY_SAMPLE_RATE", default=1.0),
-        send_default_pii=False,
+        # send_default_pii is left unset, which means off (setting it is deprecated):
+        # no cookies, Authorization header, user or client IP.
+        # Frame locals hold decrypted secrets, session keys and tokens under any
+        # name (key, value, raw...): no name-based scrubber can be trusted with them.
+        include_local_variables=False,
+        # Bodies here are login/phone codes, encrypted user data or user text:
+        # credentials or personal data, never needed to read a stack trace.
+        max_request_body_size="never",
         before_send=scrub_event,
+        before_send_transaction=scrub_event,
         integrations=[
             # As in the seed: warnings and above become events.
             LoggingIntegration(level=logging.INFO, event_level=logging.WARNING),

@@ -65,11 +65,24 @@ def me(request: HttpRequest):
     return _current_user(request)
 
 
-@router.patch("/me", auth=bearer, response={200: UserOut, **error_responses(*COMMON_ERRORS)})
+@router.patch(
+    "/me",
+    auth=bearer,
+    response={
+        200: UserOut,
+        **error_responses(*COMMON_ERRORS, "content_risky", "wechat_unavailable"),
+    },
+)
 def update_me(request: HttpRequest, payload: ProfileIn):
-    """Change nickname (≤ 64 characters, emoji kept exactly) and/or avatar_url."""
+    """Change nickname (≤ 64 characters, emoji kept exactly) and/or avatar_url.
+
+    With content checks on for the mini-program, a risky nickname is 422 content_risky.
+    """
     return services.user_update_profile(
-        user=_current_user(request), nickname=payload.nickname, avatar_url=payload.avatar_url
+        user=_current_user(request),
+        tenant=request_tenant(request),
+        nickname=payload.nickname,
+        avatar_url=payload.avatar_url,
     )
 
 

@@ -15,6 +15,7 @@ from minihub.tenants.selectors import TenantInfo, miniprogram_get
 from minihub.wechat import crypto
 from minihub.wechat.calls import with_access_token
 from minihub.wechat.client import wechat_client
+from minihub.wechat.content import nickname_check
 
 
 @dataclass(frozen=True)
@@ -51,8 +52,13 @@ def user_logout(*, token_digest: str) -> None:
     token_revoke(token_digest=token_digest)
 
 
-def user_update_profile(*, user: User, nickname: str | None, avatar_url: str | None) -> User:
+def user_update_profile(
+    *, user: User, tenant: TenantInfo, nickname: str | None, avatar_url: str | None
+) -> User:
+    """Nicknames go through WeChat's content check first where the mini-program asks for it."""
     changed = []
+    if nickname is not None and tenant.content_check_enabled:
+        nickname_check(tenant=tenant, openid=user.openid, nickname=nickname)
     if nickname is not None:
         user.nickname = nickname
         changed.append("nickname")

@@ -1,5 +1,6 @@
 """GET /ping, /health, /health/live."""
 
+from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from ninja import Router, Schema
 
@@ -12,6 +13,11 @@ router = Router(tags=["health"])
 
 class PingOut(Schema):
     message: str
+
+
+class LiveOut(Schema):
+    message: str
+    release: str
 
 
 class HealthOut(Schema):
@@ -40,7 +46,7 @@ def health(request: HttpRequest):
     return response
 
 
-@router.get("/health/live", response=PingOut, auth=None)
+@router.get("/health/live", response=LiveOut, auth=None)
 def live(request: HttpRequest):
-    """200 while the process can answer at all; touches nothing else."""
-    return {"message": "alive"}
+    """200 while the process can answer at all; touches nothing else. Names the release."""
+    return {"message": "alive", "release": settings.RELEASE}

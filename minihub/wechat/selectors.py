@@ -1,0 +1,12 @@
+"""Reads of the wechat app."""
+
+from minihub.accounts.models import User
+
+
+def user_id_for_openid(*, mini_program_id: int, openid: str) -> int | None:
+    """The id of this mini-program's user with this openid, if that user ever logged in."""
+    return (
+        User.objects.filter(mini_program_id=mini_program_id, openid=openid)
+        .values_list("id", flat=True)
+        .first()
+    )
