@@ -4,7 +4,7 @@ import pytest
 
 from minihub.core.redis import get_redis
 
-pytest_plugins = ["tests.fixtures.fake_wechat", "tests.fixtures.jobs"]
+pytest_plugins = ["tests.fixtures.fake_wechat", "tests.fixtures.jobs", "tests.fixtures.sentry_sink"]
 
 
 @pytest.fixture

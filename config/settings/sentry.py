@@ -1,8 +1,14 @@
 """Sentry: on only when SENTRY_DSN is set."""
 
 import logging
+from pathlib import Path
 
 from config.settings.env import env, optional
+
+
+def _deployed_release() -> str | None:
+    release_file = Path(__file__).resolve().parent.parent.parent / "RELEASE"
+    return release_file.read_text().strip() if release_file.exists() else None
 
 
 def init_sentry(*, dsn: str, environment: str) -> None:
@@ -24,7 +30,8 @@ def init_sentry(*, dsn: str, environment: str) -> None:
     sentry_sdk.init(
         dsn=dsn,
         environment=environment,
-        release=optional("SENTRY_RELEASE", "") or None,
+        # The deployed release (RELEASE file written by `fab deploy`) unless set.
+        release=optional("SENTRY_RELEASE", "") or _deployed_release(),
         traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
         sample_rate=env.float("SENTRY_SAMPLE_RATE", default=1.0),
         # send_default_pii is left unset, which means off (setting it is deprecated):
