@@ -5,6 +5,8 @@ Each entry enqueues a job; what a job does lives in its app's jobs.py.
 
 from rq import cron
 
+from minihub.albums.jobs import PLAYS_FLUSH_TIMEOUT_SECONDS, album_plays_flush_job
+from minihub.notifications.jobs import outbox_sweep_job
 from minihub.wechat.jobs import (
     access_tokens_refresh_job,
     push_events_prune_job,
@@ -17,3 +19,14 @@ cron.register(access_tokens_refresh_job, "high", interval=60, job_timeout=120, r
 cron.register(push_events_requeue_job, "low", interval=600, job_timeout=120, result_ttl=0)
 # Handled push events are kept 30 days.
 cron.register(push_events_prune_job, "low", cron="17 3 * * *", job_timeout=600, result_ttl=0)
+# Play counts kept in Redis go to the albums exactly once; a run finishes what a
+# crashed one left.
+cron.register(
+    album_plays_flush_job,
+    "default",
+    interval=60,
+    job_timeout=PLAYS_FLUSH_TIMEOUT_SECONDS,
+    result_ttl=0,
+)
+# Subscribe messages whose worker died mid-send, or whose job was lost, go again.
+cron.register(outbox_sweep_job, "default", interval=60, job_timeout=120, result_ttl=0)

@@ -25,6 +25,7 @@ MiniHub is serving http://{HOST}:{PORT}  (fake WeChat at {FAKE}; Ctrl-C stops bo
 
   curl {HOST}:{PORT}/api/v2/ping
   curl {HOST}:{PORT}/api/v2/health
+  curl -H 'X-Mini-Program: {DEMO_APPID}' {HOST}:{PORT}/api/v2/albums
   API docs: http://{HOST}:{PORT}/api/v2/docs
 
 Log in as a user of the demo mini-program {DEMO_APPID}:
@@ -91,6 +92,7 @@ def main() -> int:
     server = None
     try:
         register_demo_app()
+        manage("seed_albums", "--appid", DEMO_APPID, "--count", "50")
         server = subprocess.Popen(
             [PYTHON, "manage.py", "runserver", f"{HOST}:{PORT}", "--noreload"], cwd=PROJECT_DIR
         )

@@ -114,3 +114,7 @@ def test_the_cron_configuration_registers_the_refresh_job(redis_db):
     scheduler.load_config_from_file("config.cron")
     registered = {job.func.__name__: job for job in scheduler.get_jobs()}
     assert registered["access_tokens_refresh_job"].queue_name == "high"
+    assert registered["album_plays_flush_job"].queue_name == "default"
+    assert {"push_events_requeue_job", "push_events_prune_job", "outbox_sweep_job"} <= set(
+        registered
+    )

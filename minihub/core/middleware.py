@@ -34,8 +34,16 @@ class RequestIdMiddleware:
         offered = request.headers.get(REQUEST_ID_HEADER, "")
         request_id = offered if SANE_REQUEST_ID.match(offered) else uuid.uuid4().hex
         request.request_id = request_id
-        sentry_sdk.get_isolation_scope().set_tag("request_id", request_id)
         token = bind_request_id(request_id)
+        # A scope of the request's own, whatever server runs us: tags set while
+        # handling it (request id, mini-program) never leak into the next one.
+        with sentry_sdk.isolation_scope() as scope:
+            scope.set_tag("request_id", request_id)
+            response = self._respond(request, token)
+        response[REQUEST_ID_HEADER] = request_id
+        return response
+
+    def _respond(self, request: HttpRequest, token) -> HttpResponse:
         try:
             response = self.get_response(request)
             if (
@@ -46,7 +54,6 @@ class RequestIdMiddleware:
                 response = self._as_envelope(response)
         finally:
             unbind_request_id(token)
-        response[REQUEST_ID_HEADER] = request_id
         return response
 
     @staticmethod

@@ -1,3 +1,35 @@
+"""POST /me/subscriptions: one-time subscribe-message grants."""
+
+from django.http import HttpRequest
 from ninja import Router
 
-router = Router()
+from minihub.accounts.auth import bearer
+from minihub.accounts.selectors import user_get
+from minihub.core.schemas import error_responses
+from minihub.notifications.schemas import SubscriptionsIn, SubscriptionsOut
+from minihub.notifications.services import subscription_grant_record
+
+router = Router(tags=["notifications"])
+
+
+@router.post(
+    "/me/subscriptions",
+    auth=bearer,
+    response={
+        200: SubscriptionsOut,
+        **error_responses(
+            "invalid_json",
+            "miniprogram_unknown",
+            "unauthenticated",
+            "payload_too_large",
+            "unsupported_media_type",
+            "validation_error",
+        ),
+    },
+)
+def record_subscriptions(request: HttpRequest, payload: SubscriptionsIn):
+    """Record the templates the user accepted in wx.requestSubscribeMessage: one more send each."""
+    # The token's user, in the token's mini-program only.
+    user = user_get(user_id=request.auth.user_id, mini_program_id=request.auth.mini_program_id)
+    granted = subscription_grant_record(user_id=user.id, template_ids=payload.template_ids)
+    return {"granted": granted}
