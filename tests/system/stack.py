@@ -103,12 +103,27 @@ def supervised_stack(tmp_path: Path, **extra_env: str):
     stack.ctl("start")
     try:
         wait_until(stack.live, timeout=30, what="gunicorn answering")
-        wait_until(lambda: len(stack.pids()) == 4, timeout=30, what="all programs RUNNING")
+        programs = 2 + int(env["MINIHUB_RQ_WORKERS"])  # web, cron and the RQ workers
+        wait_until(lambda: len(stack.pids()) == programs, timeout=30, what="all programs RUNNING")
         yield stack
     finally:
-        stack.ctl("stop")
-        pidfile = tmp_path / "pids" / "supervisord.pid"
-        wait_until(lambda: not pidfile.exists(), timeout=60, what="supervisord stopped")
+        _stop(stack)
+
+
+def _stop(stack: Stack) -> None:
+    pidfile = stack.run_dir / "pids" / "supervisord.pid"
+    if not pidfile.exists() or not _alive(int(pidfile.read_text())):
+        return  # killed by the test itself
+    stack.ctl("stop")
+    wait_until(lambda: not pidfile.exists(), timeout=60, what="supervisord stopped")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 @dataclass

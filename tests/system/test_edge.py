@@ -1,0 +1,152 @@
+"""nginx in front: routing v1/v2, the real client address, and scaling out over app servers."""
+
+import http.client
+import json
+import os
+import shutil
+import subprocess
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import requests
+
+from minihub.tenants.services import miniprogram_create
+from tests.system.nginx import SITE_DIR, nginx_test, running_nginx
+from tests.system.stack import supervised_stack, wrk
+
+pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True)]
+
+APPID = "wxe0000000000000e1"
+# wrk is one client address: lift the per-IP limit for load tests only.
+LOAD_TEST_RATE = "100000r/s"
+
+
+class LegacyHandler(BaseHTTPRequestHandler):
+    """Stands in for the v1 (PHP) service."""
+
+    def do_GET(self):
+        body = json.dumps({"legacy": True, "path": self.path}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def legacy():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), LegacyHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1]
+    server.shutdown()
+
+
+def test_nginx_accepts_the_shipped_site_unchanged(tmp_path):
+    conf_dir = tmp_path / "conf"
+    conf_dir.mkdir()
+    (tmp_path / "tmp").mkdir()
+    for name in ("minihub.conf", "minihub.upstreams.conf"):
+        shutil.copy(SITE_DIR / name, conf_dir / name)
+    (conf_dir / "nginx.conf").write_text(
+        f"pid {tmp_path}/nginx.pid; error_log {tmp_path}/error.log;\n"
+        "events {}\nhttp { include minihub.conf; }\n"
+    )
+    result = nginx_test(conf_dir / "nginx.conf")
+    assert result.returncode == 0, result.stderr
+
+
+def get_from(base: str, source_ip: str, path: str, headers=None, method="GET", body=None):
+    """A request from a chosen loopback address (127.0.0.0/8 is all ours)."""
+    host, port = base.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), source_address=(source_ip, 0))
+    connection.request(method, path, body=body, headers=headers or {})
+    response = connection.getresponse()
+    return response.status, response.read()
+
+
+def test_v1_goes_to_legacy_v2_to_minihub_and_the_real_client_ip_is_used(tmp_path, legacy, wechat):
+    program = miniprogram_create(appid=APPID, secret="s")
+    wechat.register_app(APPID, "s")
+    program.login_limit_per_ip = 1
+    program.save()
+    with (
+        supervised_stack(tmp_path / "app", TRUSTED_PROXY_IPS="127.0.0.1") as app,
+        running_nginx(tmp_path / "nginx", app_ports=[app.port], legacy_port=legacy) as edge,
+    ):
+        v1 = requests.get(edge + "/api/v1/albums/7", timeout=5)
+        assert v1.json() == {"legacy": True, "path": "/api/v1/albums/7"}
+        v2 = requests.get(edge + "/api/v2/ping", timeout=5)
+        assert v2.json() == {"message": "pong"}
+        assert v2.headers["X-Request-ID"]
+
+        login = {"X-Mini-Program": APPID, "Content-Type": "application/json"}
+        body = json.dumps({"code": "not-a-real-code"})
+
+        def login_from(ip, **forged):
+            status, _ = get_from(edge, ip, "/api/v2/auth/login", {**login, **forged}, "POST", body)
+            return status
+
+        assert login_from("127.0.0.5") == 400  # counted for 127.0.0.5; the code is bad
+        # Forged forwarding headers do not make 127.0.0.5 someone else.
+        assert (
+            login_from("127.0.0.5", **{"X-Forwarded-For": "10.1.2.3", "X-Real-IP": "10.1.2.3"})
+            == 429
+        )
+        assert login_from("127.0.0.6") == 400  # another client has its own budget
+
+
+def test_three_app_servers_a_dead_one_costs_no_failed_get(tmp_path, legacy):
+    small = {"GUNICORN_WORKERS": "1", "MINIHUB_RQ_WORKERS": "1"}
+    with (
+        supervised_stack(tmp_path / "app1", **small) as one,
+        supervised_stack(tmp_path / "app2", **small) as two,
+        supervised_stack(tmp_path / "app3", **small) as three,
+        running_nginx(
+            tmp_path / "nginx",
+            app_ports=[one.port, two.port, three.port],
+            legacy_port=legacy,
+            rate=LOAD_TEST_RATE,
+        ) as edge,
+    ):
+        killer = threading.Timer(3, _kill_app_server, args=(two,))
+        killer.start()
+        result = wrk(edge + "/api/v2/health", seconds=10, connections=24)
+        killer.join()
+        assert result.requests > 200, result.output
+        assert result.socket_errors == 0, result.output
+        assert result.non_2xx == 0, result.output
+
+
+def _kill_app_server(stack):
+    """SIGKILL the app server: its supervisord first (no restart), then gunicorn."""
+    supervisord = int((stack.run_dir / "pids" / "supervisord.pid").read_text())
+    gunicorn = stack.pids()["minihub:web"]
+    subprocess.run(["kill", "-9", str(supervisord)], check=True)
+    subprocess.run(["pkill", "-9", "-g", str(_pgid(gunicorn))], check=False)
+
+
+def _pgid(pid: int) -> int:
+    return os.getpgid(pid)
+
+
+def test_the_per_ip_rate_limit_answers_429_in_the_envelope(tmp_path, legacy):
+    with (
+        supervised_stack(tmp_path / "app", GUNICORN_WORKERS="1", MINIHUB_RQ_WORKERS="1") as app,
+        running_nginx(tmp_path / "nginx", app_ports=[app.port], legacy_port=legacy) as edge,
+    ):
+        result = wrk(edge + "/api/v2/ping", seconds=3, connections=8)
+        assert result.non_2xx > 0, result.output  # far over 100 requests/s from one address
+        limited = None
+        for _ in range(500):
+            response = requests.get(edge + "/api/v2/ping", timeout=5)
+            if response.status_code == 429:
+                limited = response
+                break
+        assert limited is not None
+        assert limited.json()["error"]["code"] == "rate_limited"
+        assert limited.headers["Retry-After"] == "1"
