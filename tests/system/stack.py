@@ -134,10 +134,29 @@ class LoadResult:
     output: str
 
 
-def wrk(url: str, *, seconds: int, connections: int, threads: int = 2, timeout: str = "10s"):
+def wrk(
+    url: str,
+    *,
+    seconds: int,
+    connections: int,
+    threads: int = 2,
+    timeout: str = "10s",
+    headers: dict[str, str] | None = None,
+):
     """Run wrk against a URL; returns counts parsed from its report."""
+    header_args = [
+        arg for name, value in (headers or {}).items() for arg in ("-H", f"{name}: {value}")
+    ]
     result = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", f"--timeout={timeout}", url],
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            f"--timeout={timeout}",
+            *header_args,
+            url,
+        ],
         capture_output=True,
         text=True,
         timeout=seconds + 60,

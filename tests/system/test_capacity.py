@@ -1,0 +1,67 @@
+"""1,000 concurrent connections on the album endpoint through the shipped gunicorn config:
+no errors, and the database connections stay under the pool's cap."""
+
+import subprocess
+import threading
+import time
+
+import pytest
+
+from minihub.albums.models import Album
+from minihub.albums.services import album_seed
+from minihub.tenants.services import miniprogram_create
+from tests.system.stack import supervised_stack, wrk
+
+pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True)]
+
+APPID = "wxc0000000000000c1"
+WORKERS, POOL = 5, 10  # the shipped defaults on this 2-core machine: 2 x CPU + 1, 10 each
+MYSQL_MAX_CONNECTIONS = 151
+
+
+def threads_connected() -> int:
+    out = subprocess.run(
+        ["mariadb", "-uroot", "-N", "-e", "SHOW STATUS LIKE 'Threads_connected'"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return int(out.split()[1])
+
+
+class ConnectionSampler(threading.Thread):
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.samples: list[int] = []
+        self.running = True
+
+    def run(self):
+        while self.running:
+            self.samples.append(threads_connected())
+            time.sleep(0.25)
+
+
+def test_1000_connections_for_30_seconds_no_errors_and_bounded_connections(tmp_path):
+    program = miniprogram_create(appid=APPID, secret="s")
+    album_seed(mini_program_id=program.id, count=20)
+    album_id = Album.objects.filter(mini_program=program).order_by("id").first().id
+    shipped = {"GUNICORN_WORKERS": str(WORKERS), "DATABASE_POOL_SIZE": str(POOL)}
+    with supervised_stack(tmp_path, **shipped) as stack:
+        baseline = threads_connected()
+        sampler = ConnectionSampler()
+        sampler.start()
+        url = f"{stack.base_url}/api/v2/albums/{album_id}"
+        result = wrk_with_header(url, seconds=30, connections=1000)
+        sampler.running = False
+        sampler.join()
+    assert result.requests > 1000, result.output
+    assert result.socket_errors == 0, result.output
+    assert result.non_2xx == 0, result.output
+    peak = max(sampler.samples)
+    assert peak <= baseline + WORKERS * POOL, (baseline, peak)
+    assert peak < MYSQL_MAX_CONNECTIONS
+
+
+def wrk_with_header(url: str, *, seconds: int, connections: int):
+    # wrk sends no custom headers without a script; -H does it.
+    return wrk(url, seconds=seconds, connections=connections, headers={"X-Mini-Program": APPID})
