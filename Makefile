@@ -14,6 +14,7 @@ ENV ?= test
 help:
 	@echo "make run      serve the API on http://127.0.0.1:8000 (SQLite, in-process jobs, fake WeChat)"
 	@echo "make test     lint + every test against real MariaDB and Redis"
+	@echo "make bench    load benchmark with report and plots (QUICK=1 for a 2-minute smoke run)"
 	@echo "make lock     re-resolve dependencies into uv.lock"
 	@echo "make start|stop|status|reload ENV=test|master   the supervised runtime"
 
@@ -53,6 +54,10 @@ test: install-dev services lint
 # Production-like processes under supervisor: make start ENV=test|master
 start stop status reload: install
 	deploy/supervisor/minihubctl $(ENV) $@
+
+# The load benchmark: make bench [QUICK=1] [PROFILE=1]
+bench: install-dev services
+	$(BIN)/python -m bench $(if $(QUICK),--quick) $(if $(PROFILE),--profile)
 
 lock: $(UV)
 	$(UV) lock --python 3.11
