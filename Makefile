@@ -8,7 +8,7 @@ UV_VERSION := 0.13.8
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 
 .PHONY: run test lint format install install-dev services lock bench clean help \
-	start stop status reload
+	start stop status reload audit
 ENV ?= test
 
 help:
@@ -48,7 +48,11 @@ format: install-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: install-dev services lint
+# Known vulnerabilities in the locked dependencies fail the build.
+audit: install-dev
+	$(BIN)/python scripts/audit_dependencies.py
+
+test: install-dev services lint audit
 	scripts/run-tests.sh
 
 # Production-like processes under supervisor: make start ENV=test|master

@@ -17,7 +17,8 @@ import requests
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 HOST, PORT, FAKE_PORT = "127.0.0.1", 8000, 8081
-DEMO_APPID, DEMO_SECRET = "wx0123456789abcdef", "demo-secret-for-local-runs-only"
+DEMO_APPID = "wx0123456789abcdef"
+DEMO_SECRET = "demo-secret-for-local-runs-only"  # noqa: S105  # pragma: allowlist secret
 FAKE = f"http://{HOST}:{FAKE_PORT}"
 
 TRY_IT = f"""

@@ -7,7 +7,7 @@ from minihub.tenants.models import MiniProgram
 from minihub.tenants.services import miniprogram_update
 
 SECRET_FIELDS = {
-    "new_secret": "AppSecret",
+    "new_secret": "AppSecret",  # pragma: allowlist secret - a form label
     "new_push_token": "push Token",
     "new_aes_key": "EncodingAESKey",
 }
