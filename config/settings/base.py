@@ -14,7 +14,7 @@ RELEASE = _release_file.read_text().strip() if _release_file.exists() else "dev"
 INSTALLED_APPS = [
     # First, so that its `migrate` (which refuses where migrations are off) wins.
     "minihub.core",
-    "django.contrib.admin",
+    "minihub.core.admin_config.MiniHubAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -31,6 +31,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "minihub.core.middleware.RequestIdMiddleware",
     "minihub.core.middleware.BodySizeLimitMiddleware",
+    "minihub.core.middleware.AdminAllowListMiddleware",
+    "minihub.core.middleware.WriteRateLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -85,6 +87,16 @@ API_PREFIX = "api/v2/"
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=64 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 HEALTH_CHECK_TIMEOUT_SECONDS = 2.0
+
+# --- Abuse limits ----------------------------------------------------------------
+# Per minute, counted in Redis across every process and server.
+API_WRITES_PER_IP_PER_MINUTE = env.int("API_WRITES_PER_IP_PER_MINUTE", default=600)
+API_WRITES_PER_USER_PER_MINUTE = env.int("API_WRITES_PER_USER_PER_MINUTE", default=120)
+# Admin login attempts per 5 minutes.
+ADMIN_LOGIN_ATTEMPTS_PER_IP = env.int("ADMIN_LOGIN_ATTEMPTS_PER_IP", default=20)
+ADMIN_LOGIN_ATTEMPTS_PER_USER = env.int("ADMIN_LOGIN_ATTEMPTS_PER_USER", default=5)
+# Addresses (or networks) that may reach the admin; empty: any (nginx may limit it too).
+ADMIN_ALLOWED_IPS = csv_list(optional("ADMIN_ALLOWED_IPS", ""))
 
 # --- Logging -----------------------------------------------------------------
 LOG_LEVEL = optional("LOG_LEVEL", "INFO")

@@ -1,5 +1,7 @@
 """Reading configuration from the environment, failing closed with the variable's name."""
 
+import hashlib
+import hmac
 import os
 
 import environ
@@ -25,3 +27,9 @@ def optional(name: str, default: str = "") -> str:
 
 def csv_list(value: str) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def unguessable_path(secret: str, purpose: str) -> str:
+    """A URL path segment derived from a secret: stable on every node, unguessable outside."""
+    digest = hmac.new(secret.encode(), purpose.encode(), hashlib.sha256).hexdigest()
+    return f"{purpose}-{digest[:20]}/"

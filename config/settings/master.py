@@ -1,11 +1,13 @@
 """Production. Behind nginx, which terminates TLS and sets X-Forwarded-Proto."""
 
 from config.settings.deployed import *  # noqa: F403
-from config.settings.deployed import SENTRY_DSN
-from config.settings.env import env, optional
+from config.settings.deployed import SECRET_KEY, SENTRY_DSN
+from config.settings.env import env, optional, unguessable_path
 from config.settings.sentry import init_sentry
 
 ENVIRONMENT = "master"
+# Not /admin/: set ADMIN_URL, or find the derived one with `manage.py admin_url`.
+ADMIN_URL = optional("ADMIN_URL", "") or unguessable_path(SECRET_KEY, "admin")
 # Tables are created by the DBA from `manage.py schema_sql`; `migrate` refuses.
 MIGRATIONS_ALLOWED = False
 

@@ -1,10 +1,13 @@
 """Bearer authentication bound to the request's mini-program."""
 
+from django.conf import settings
 from django.http import HttpRequest
 from ninja.security import HttpBearer
 
 from minihub.accounts.tokens import Identity, token_authenticate
 from minihub.core.errors import ApiError
+from minihub.core.middleware import WRITE_METHODS
+from minihub.core.throttle import rate_limit
 from minihub.tenants.request import request_tenant
 
 
@@ -13,7 +16,14 @@ class MiniProgramBearer(HttpBearer):
 
     def authenticate(self, request: HttpRequest, token: str) -> Identity | None:
         tenant = request_tenant(request)
-        return token_authenticate(token=token, mini_program_id=tenant.id)
+        identity = token_authenticate(token=token, mini_program_id=tenant.id)
+        if identity is not None and request.method in WRITE_METHODS:
+            rate_limit(
+                scope="writes-user",
+                key=str(identity.user_id),
+                limit=settings.API_WRITES_PER_USER_PER_MINUTE,
+            )
+        return identity
 
 
 bearer = MiniProgramBearer()

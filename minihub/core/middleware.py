@@ -1,16 +1,20 @@
 """Request ids, body size limits and the error envelope for every API answer."""
 
+import ipaddress
 import re
 import uuid
 
 import sentry_sdk
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 
-from minihub.core.errors import CODE_FOR_STATUS, error_response
+from minihub.core.errors import CODE_FOR_STATUS, ApiError, api_error_response, error_response
 from minihub.core.logging import bind_request_id, unbind_request_id
+from minihub.core.net import client_ip
+from minihub.core.throttle import rate_limit
 
 REQUEST_ID_HEADER = "X-Request-ID"
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Echo a client's id only when it is short and harmless in logs and headers.
 SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
@@ -82,4 +86,53 @@ class BodySizeLimitMiddleware:
             return error_response(
                 "payload_too_large", f"The request body is over {self.limit} bytes."
             )
+        return self.get_response(request)
+
+
+class AdminAllowListMiddleware:
+    """The admin (and its job dashboard) answers only ADMIN_ALLOWED_IPS, when set: 404 to others."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.prefix = "/" + settings.ADMIN_URL
+        self.networks = [ipaddress.ip_network(n, strict=False) for n in settings.ADMIN_ALLOWED_IPS]
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if self.networks and request.path.startswith(self.prefix) and not self._allowed(request):
+            raise Http404("not found")
+        return self.get_response(request)
+
+    def _allowed(self, request: HttpRequest) -> bool:
+        try:
+            address = ipaddress.ip_address(client_ip(request))
+        except ValueError:
+            return False
+        return any(address in network for network in self.networks)
+
+
+class WriteRateLimitMiddleware:
+    """Writes to the API per client address per minute, shared by every process (Redis).
+
+    WeChat's own push servers are exempt: they are few addresses sending for
+    every user, and their requests are signature-checked.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.exempt = "/" + settings.API_PREFIX + "wechat/push/"
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if (
+            request.method in WRITE_METHODS
+            and is_api_path(request.path)
+            and not request.path.startswith(self.exempt)
+        ):
+            try:
+                rate_limit(
+                    scope="writes-ip",
+                    key=client_ip(request),
+                    limit=settings.API_WRITES_PER_IP_PER_MINUTE,
+                )
+            except ApiError as exc:
+                return api_error_response(exc)
         return self.get_response(request)

@@ -1,5 +1,6 @@
 """Real processes for system tests: supervisord + gunicorn + RQ, load generators, ports."""
 
+import contextlib
 import os
 import re
 import signal
@@ -112,10 +113,29 @@ def supervised_stack(tmp_path: Path, **extra_env: str):
 
 def _stop(stack: Stack) -> None:
     pidfile = stack.run_dir / "pids" / "supervisord.pid"
-    if not pidfile.exists() or not _alive(int(pidfile.read_text())):
-        return  # killed by the test itself
-    stack.ctl("stop")
-    wait_until(lambda: not pidfile.exists(), timeout=60, what="supervisord stopped")
+    if pidfile.exists() and _alive(int(pidfile.read_text())):
+        stack.ctl("stop")
+        wait_until(lambda: not pidfile.exists(), timeout=60, what="supervisord stopped")
+    # Whatever outlived supervisord (a test killed it) would take later tests' jobs.
+    for pid in processes_of_run_dir(stack.run_dir):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def processes_of_run_dir(run_dir: Path) -> list[int]:
+    """Processes started for this run directory (their environment names it)."""
+    marker = f"MINIHUB_RUN_DIR={run_dir}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if marker in environ:
+            found.append(int(entry.name))
+    return found
 
 
 def _alive(pid: int) -> bool:

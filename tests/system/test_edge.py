@@ -123,11 +123,12 @@ def test_three_app_servers_a_dead_one_costs_no_failed_get(tmp_path, legacy):
 
 
 def _kill_app_server(stack):
-    """SIGKILL the app server: its supervisord first (no restart), then gunicorn."""
+    """SIGKILL the whole app server: supervisord first (no restart), then every program."""
     supervisord = int((stack.run_dir / "pids" / "supervisord.pid").read_text())
-    gunicorn = stack.pids()["minihub:web"]
+    programs = list(stack.pids().values())
     subprocess.run(["kill", "-9", str(supervisord)], check=True)
-    subprocess.run(["pkill", "-9", "-g", str(_pgid(gunicorn))], check=False)
+    for pid in programs:  # each program runs in a process group of its own
+        subprocess.run(["pkill", "-9", "-g", str(_pgid(pid))], check=False)
 
 
 def _pgid(pid: int) -> int:
