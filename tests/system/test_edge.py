@@ -3,9 +3,12 @@
 import http.client
 import json
 import os
+import resource
 import shutil
+import socket
 import subprocess
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -151,3 +154,34 @@ def test_the_per_ip_rate_limit_answers_429_in_the_envelope(tmp_path, legacy):
         assert limited is not None
         assert limited.json()["error"]["code"] == "rate_limited"
         assert limited.headers["Retry-After"] == "1"
+
+
+def test_slow_clients_cannot_tie_up_the_app_behind_nginx(tmp_path, legacy):
+    """1,200 slowloris connections (more than the app's 1,000 slots) stay at nginx."""
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    one_worker = {"GUNICORN_WORKERS": "1", "MINIHUB_RQ_WORKERS": "1"}
+    with (
+        supervised_stack(tmp_path / "app", **one_worker) as app,
+        running_nginx(tmp_path / "nginx", app_ports=[app.port], legacy_port=legacy) as edge,
+    ):
+        host, port = edge.removeprefix("http://").split(":")
+        slow = []
+        try:
+            for _ in range(1200):
+                sock = socket.create_connection((host, int(port)), timeout=5)
+                sock.sendall(b"GET /api/v2/ping HTTP/1.1\r\nHost: x\r\n")  # never finished
+                slow.append(sock)
+            for _ in range(3):
+                for sock in slow:
+                    sock.sendall(b"X-Slow: 1\r\n")  # a trickle, as slowloris does
+                started = time.monotonic()
+                assert requests.get(edge + "/api/v2/ping", timeout=5).status_code == 200
+                assert time.monotonic() - started < 2
+                time.sleep(1)
+        finally:
+            for sock in slow:
+                sock.close()
+        access_log = (app.run_dir / "logs" / "web.access.log").read_text()
+        assert "X-Slow" not in access_log
+        assert access_log.count("/api/v2/ping") == 3  # only the real requests reached the app
