@@ -38,5 +38,4 @@ FIELD_ENCRYPTION_KEYS = csv_list(
 WECHAT_API_BASE = optional("WECHAT_API_BASE", "http://127.0.0.1:8081")
 SENTRY_DSN = optional("SENTRY_DSN", "")
 ADMIN_URL = optional("ADMIN_URL", "admin/")
-LOG_DIR = optional("LOG_DIR", str(VAR_DIR / "log"))
 API_THROTTLES_ENABLED = env.bool("API_THROTTLES_ENABLED", default=True)

@@ -2,7 +2,7 @@
 setting comes from the environment, and the mandatory ones fail closed."""
 
 from config.settings.base import *  # noqa: F403
-from config.settings.base import ADMIN_APP_LABELS, VAR_DIR
+from config.settings.base import ADMIN_APP_LABELS
 from config.settings.database import databases_from_urls, install_driver
 from config.settings.env import csv_list, env, optional, require
 
@@ -49,7 +49,6 @@ RQ_QUEUES = {
 FIELD_ENCRYPTION_KEYS = csv_list(require("FIELD_ENCRYPTION_KEYS"))
 WECHAT_API_BASE = optional("WECHAT_API_BASE", "https://api.weixin.qq.com")
 ADMIN_URL = optional("ADMIN_URL", "admin/")
-LOG_DIR = optional("LOG_DIR", str(VAR_DIR / "log"))
 API_THROTTLES_ENABLED = env.bool("API_THROTTLES_ENABLED", default=True)
 
 SENTRY_DSN = optional("SENTRY_DSN", "")

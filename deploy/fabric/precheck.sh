@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Health-check a release before it gets any traffic: serve it from a throwaway
+# gunicorn (one sync worker, a spare port, a private run directory), require
+# /api/v2/health/live to name the release and /api/v2/health to answer 200,
+# then stop that gunicorn. Run by fabfile.py on the host:
+#
+#   precheck.sh RELEASE_DIR RELEASE_ID ENV TIMEOUT_SECONDS
+#
+# MINIHUB_ENV_FILE (the secrets) must be exported.
+set -euo pipefail
+release_dir=$1 release_id=$2 env_name=$3 timeout=$4
+probe="$(cd "$(dirname "$0")" && pwd)/probe.py"
+cd "$release_dir"
+run_dir=$(mktemp -d)
+port=$(.venv/bin/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+
+set -a
+# shellcheck disable=SC1090
+. "$MINIHUB_ENV_FILE"
+set +a
+# After the env file: these belong to the check, never to the live server.
+export DJANGO_SETTINGS_MODULE="config.settings.$env_name" MINIHUB_ROOT="$release_dir" \
+  MINIHUB_RUN_DIR="$run_dir" GUNICORN_BIND="127.0.0.1:$port" GUNICORN_WORKERS=1 \
+  GUNICORN_WORKER_CLASS=sync GUNICORN_PROC_NAME=minihub-precheck
+
+.venv/bin/gunicorn config.wsgi:application -c deploy/gunicorn.conf.py \
+  </dev/null >"$run_dir/gunicorn.log" 2>&1 &
+server=$!
+finish() {
+  kill -TERM "$server" 2>/dev/null || true
+  wait "$server" 2>/dev/null || true
+  rm -rf "$run_dir"
+}
+trap finish EXIT
+
+if ! answer=$(.venv/bin/python "$probe" "http://127.0.0.1:$port" \
+  --release "$release_id" --timeout "$timeout" --pid "$server" 2>&1); then
+  echo "--- the release's own gunicorn said (last lines):" >&2
+  tail -n 20 "$run_dir/gunicorn.log" >&2
+  echo "--- the health check's last answer: $answer" >&2
+  exit 1
+fi
+echo "$answer"
