@@ -77,6 +77,7 @@ def test_relations_across_databases_are_refused():
             user.mini_program = program
 
 
+@pytest.mark.filterwarnings("ignore:Overriding setting DATABASES")  # only the names are read
 def test_business_reads_go_to_a_replica_when_configured_writes_never_do():
     replicas = {"default": {}, "admin": {}, "replica_0": {}, "replica_1": {}}
     with override_settings(DATABASES=replicas):

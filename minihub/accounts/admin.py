@@ -1,4 +1,6 @@
+from django import forms
 from django.contrib import admin
+from django.db import models
 
 from minihub.accounts.models import User
 
@@ -19,6 +21,10 @@ class UserAdmin(admin.ModelAdmin):
         "updated_at",
         "last_login_at",
     ]
+
+    formfield_overrides = {
+        models.URLField: {"form_class": forms.URLField, "assume_scheme": "https"}
+    }
 
     def has_add_permission(self, request):
         return False
