@@ -6,12 +6,13 @@
 """
 
 import json
+import os
 import sys
 
 import requests
 
-API = "http://127.0.0.1:8000/api/v2"
-FAKE = "http://127.0.0.1:8081"
+API = f"http://127.0.0.1:{os.environ.get('MINIHUB_RUN_PORT', '8000')}/api/v2"
+FAKE = f"http://127.0.0.1:{os.environ.get('MINIHUB_FAKE_WECHAT_PORT', '8081')}"
 APPID = "wx0123456789abcdef"
 
 

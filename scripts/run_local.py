@@ -16,7 +16,9 @@ import requests
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
-HOST, PORT, FAKE_PORT = "127.0.0.1", 8000, 8081
+HOST = "127.0.0.1"
+PORT = int(os.environ.get("MINIHUB_RUN_PORT", "8000"))
+FAKE_PORT = int(os.environ.get("MINIHUB_FAKE_WECHAT_PORT", "8081"))
 DEMO_APPID = "wx0123456789abcdef"
 DEMO_SECRET = "demo-secret-for-local-runs-only"  # noqa: S105  # pragma: allowlist secret
 FAKE = f"http://{HOST}:{FAKE_PORT}"
