@@ -1,6 +1,7 @@
 import logging
 
 import pytest
+from django.test import override_settings
 
 from minihub.core.redis import get_redis
 
@@ -14,6 +15,18 @@ def redis_db():
     client.flushdb()
     yield client
     client.flushdb()
+
+
+@pytest.fixture
+def redis_unreachable():
+    """Point the app at a port where no Redis listens (the tenant cache, Django's own
+    cache settings, stays reachable)."""
+    get_redis.cache_clear()
+    dead = "redis://127.0.0.1:1/0"
+    queues = {name: {"URL": dead} for name in ("high", "default", "low")}
+    with override_settings(REDIS_URL=dead, RQ_QUEUES=queues):
+        yield
+    get_redis.cache_clear()
 
 
 @pytest.fixture

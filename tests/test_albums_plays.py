@@ -13,7 +13,6 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.test import override_settings
 from django.utils import timezone
 from rq.registry import FailedJobRegistry
 
@@ -22,7 +21,6 @@ from minihub.albums.models import Album, PlaysFlushBatch
 from minihub.albums.plays_store import DIRTY
 from minihub.albums.services import FAULT_ENV, TrackSpec, album_create, album_plays_flush
 from minihub.core.jobs import enqueue_on_commit
-from minihub.core.redis import get_redis
 from tests.conftest import APPID_A, APPID_B
 from tests.helpers import PROJECT_DIR, app_headers, log_in
 from tests.helpers import test_process_env as child_env
@@ -160,17 +158,6 @@ def test_an_oversized_body_is_413_and_counts_nothing(client, album_a, redis_db, 
 
 
 # --- Redis unreachable ---------------------------------------------------------------------
-
-
-@pytest.fixture
-def redis_unreachable():
-    """Point the app at a port where no Redis listens (the tenant cache stays reachable)."""
-    get_redis.cache_clear()
-    dead = "redis://127.0.0.1:1/0"
-    queues = {name: {"URL": dead} for name in ("high", "default", "low")}
-    with override_settings(REDIS_URL=dead, RQ_QUEUES=queues):
-        yield
-    get_redis.cache_clear()
 
 
 def test_with_redis_unreachable_plays_are_null_and_the_rest_still_answers(

@@ -5,10 +5,8 @@ import logging
 import re
 
 import pytest
-from django.test import override_settings
 
 from minihub.core import api as core_api
-from minihub.core.redis import get_redis
 
 ENVELOPE_KEYS = {"code", "message", "request_id"}
 
@@ -43,17 +41,6 @@ def test_health_checks_database_redis_and_queue(api):
         "status": "ok",
         "checks": {"database": "ok", "redis": "ok", "queue": "ok"},
     }
-
-
-@pytest.fixture
-def redis_unreachable():
-    """Point the app at a port where no Redis listens."""
-    get_redis.cache_clear()
-    dead = "redis://127.0.0.1:1/0"
-    queues = {name: {"URL": dead} for name in ("high", "default", "low")}
-    with override_settings(REDIS_URL=dead, RQ_QUEUES=queues):
-        yield
-    get_redis.cache_clear()
 
 
 @pytest.mark.django_db(databases=["default", "admin"])

@@ -8,19 +8,12 @@ from minihub.accounts.auth import bearer
 from minihub.accounts.schemas import LoginIn, LoginOut, PhoneIn, ProfileIn, UserInfoIn, UserOut
 from minihub.accounts.selectors import user_get
 from minihub.core.net import client_ip
-from minihub.core.schemas import error_responses
+from minihub.core.schemas import AUTHENTICATED_BODY_ERRORS, error_responses
 from minihub.tenants.request import request_tenant
 
 router = Router(tags=["accounts"])
 
-COMMON_ERRORS = (
-    "invalid_json",
-    "miniprogram_unknown",
-    "unauthenticated",
-    "payload_too_large",
-    "unsupported_media_type",
-    "validation_error",
-)
+COMMON_ERRORS = AUTHENTICATED_BODY_ERRORS
 
 
 def _current_user(request: HttpRequest):

@@ -5,7 +5,7 @@ from ninja import Router
 
 from minihub.accounts.auth import bearer
 from minihub.accounts.selectors import user_get
-from minihub.core.schemas import error_responses
+from minihub.core.schemas import AUTHENTICATED_BODY_ERRORS, error_responses
 from minihub.notifications.schemas import SubscriptionsIn, SubscriptionsOut
 from minihub.notifications.services import subscription_grant_record
 
@@ -17,14 +17,7 @@ router = Router(tags=["notifications"])
     auth=bearer,
     response={
         200: SubscriptionsOut,
-        **error_responses(
-            "invalid_json",
-            "miniprogram_unknown",
-            "unauthenticated",
-            "payload_too_large",
-            "unsupported_media_type",
-            "validation_error",
-        ),
+        **error_responses(*AUTHENTICATED_BODY_ERRORS),
     },
 )
 def record_subscriptions(request: HttpRequest, payload: SubscriptionsIn):
