@@ -3,7 +3,8 @@
 import os
 
 from django.core.exceptions import ImproperlyConfigured
-from django.core.wsgi import get_wsgi_application
+
+from minihub.core.wsgi import get_wsgi_application
 
 if not os.environ.get("DJANGO_SETTINGS_MODULE"):
     raise ImproperlyConfigured(

@@ -4,7 +4,7 @@ import logging
 
 import redis
 import sqlalchemy.exc
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404
 from django.http.request import RawPostDataException
@@ -61,6 +61,13 @@ def on_body_too_big(request, exc: RequestDataTooBig):
     return error_response("payload_too_large", "The request body is too large.")
 
 
+def on_suspicious_request(request, exc: SuspiciousOperation):
+    # Django answers these (e.g. more than DATA_UPLOAD_MAX_NUMBER_FIELDS parameters) with
+    # a 400; raised inside an endpoint they would otherwise reach the catch-all 500.
+    logger.warning("suspicious request: %s: %s", type(exc).__name__, exc)
+    return error_response("bad_request", "The request has too many parameters or is malformed.")
+
+
 def on_body_unreadable(request, exc: RawPostDataException):
     return error_response("bad_request", "The request body could not be read.")
 
@@ -87,6 +94,7 @@ def install_exception_handlers(api: NinjaAPI) -> None:
         HttpError: on_http_error,
         Http404: on_not_found,
         RequestDataTooBig: on_body_too_big,
+        SuspiciousOperation: on_suspicious_request,
         RawPostDataException: on_body_unreadable,
         OperationalError: on_backend_unavailable,
         InterfaceError: on_backend_unavailable,

@@ -25,7 +25,8 @@ TOKEN_ERRORS = (
     "rate_limited",
     "wechat_unavailable",
 )
-PUSH_ERRORS = ("miniprogram_unknown", "forbidden")
+# bad_request: a malformed request (e.g. too many query parameters) on either method.
+PUSH_ERRORS = ("miniprogram_unknown", "forbidden", "bad_request")
 QRCODE_CACHE_CONTROL = f"private, max-age={qrcode.CACHE_SECONDS}"
 
 
@@ -99,7 +100,7 @@ def push_verify(request: HttpRequest, appid: str, query: Query[PushVerifyQuery])
 
 @router.post(
     "/wechat/push/{appid}",
-    response=error_responses(*PUSH_ERRORS, "bad_request", "decrypt_failed", "payload_too_large"),
+    response=error_responses(*PUSH_ERRORS, "decrypt_failed", "payload_too_large"),
     openapi_extra=_plain_text_answer("received (or a repeat, ignored)", "success"),
 )
 def push_receive(request: HttpRequest, appid: str, query: Query[PushMessageQuery]):
