@@ -31,7 +31,7 @@ install: $(UV)
 
 install-dev: $(UV)
 	scripts/ensure-system-packages.sh build
-	$(UV) sync -q --frozen --inexact --extra dev --extra mysqlclient
+	$(UV) sync -q --frozen --inexact --extra dev --extra mysqlclient --extra bench
 
 run: install
 	$(BIN)/python scripts/run_local.py

@@ -1,0 +1,5 @@
+"""`python -m bench [--quick] [--profile] [--output DIR]`."""
+
+from bench.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from bench.baselines.django_min import views
+
+urlpatterns = [
+    path("ping", views.ping),
+    path("albums/<int:album_id>", views.album),
+]

@@ -1,0 +1,95 @@
+"""The shipped nginx site (deploy/nginx/) in front of the bench's gunicorn, plus a static
+JSON server (the machine's ceiling), both in one private nginx.
+
+Only what a deployment edits changes: the `listen` line, the upstream's address and
+the per-client-IP limits, lifted because every benchmark request comes from
+127.0.0.1 (real clients come from many addresses).
+"""
+
+import re
+import resource
+from pathlib import Path
+
+from bench.processes import PROJECT_DIR
+
+SITE_DIR = PROJECT_DIR / "deploy" / "nginx"
+STATIC_BODY = '{"message": "pong"}'  # byte for byte what GET /api/v2/ping answers
+# (shipped text, bench text): each must be in the shipped site, or the bench stops.
+LIFTED_LIMITS = (
+    ("rate=100r/s", "rate=100000r/s"),
+    # nginx counts the requests of one event-loop turn as arriving in the same
+    # millisecond: a high rate alone still refuses bursts above `burst`.
+    (
+        "limit_req zone=minihub_per_ip burst=200 nodelay;",
+        "limit_req zone=minihub_per_ip burst=100000 nodelay;",
+    ),
+    ("limit_conn minihub_conn_per_ip 200;", "limit_conn minihub_conn_per_ip 60000;"),
+)
+
+MAIN_CONF = """
+worker_processes auto;
+worker_rlimit_nofile {nofile};
+error_log {prefix}/error.log warn;
+pid {prefix}/nginx.pid;
+events {{ worker_connections 8192; }}
+http {{
+    access_log {prefix}/access.log;
+    client_body_temp_path {prefix}/tmp/body;
+    proxy_temp_path {prefix}/tmp/proxy;
+    fastcgi_temp_path {prefix}/tmp/fastcgi;
+    uwsgi_temp_path {prefix}/tmp/uwsgi;
+    scgi_temp_path {prefix}/tmp/scgi;
+    include minihub.conf;
+
+    # The machine's ceiling: nginx answering the ping body itself.
+    server {{
+        listen 127.0.0.1:{static_port};
+        access_log off;
+        location / {{
+            default_type "application/json; charset=utf-8";
+            return 200 '{static_body}';
+        }}
+    }}
+}}
+"""
+
+
+class ShippedSiteChanged(RuntimeError):
+    pass
+
+
+def site(*, listen_port: int) -> str:
+    text = (SITE_DIR / "minihub.conf").read_text()
+    for shipped, lifted in (("listen 80;", f"listen 127.0.0.1:{listen_port};"), *LIFTED_LIMITS):
+        if shipped not in text:
+            raise ShippedSiteChanged(f"deploy/nginx/minihub.conf no longer has {shipped!r}")
+        text = text.replace(shipped, lifted)
+    return text
+
+
+def upstreams(*, app_port: int) -> str:
+    shipped = (SITE_DIR / "minihub.upstreams.conf").read_text()
+    text, found = re.subn(
+        r"(upstream minihub_app \{\n)(    server [^\n]+\n)+",
+        rf"\g<1>    server 127.0.0.1:{app_port} max_fails=1 fail_timeout=5s;\n",
+        shipped,
+    )
+    if not found:
+        raise ShippedSiteChanged("deploy/nginx/minihub.upstreams.conf has no minihub_app servers")
+    return text
+
+
+def render(prefix: Path, *, listen_port: int, static_port: int, app_port: int) -> Path:
+    """Writes the configuration under `prefix`; the path of its nginx.conf."""
+    conf = prefix / "conf"
+    conf.mkdir(parents=True, exist_ok=True)
+    (prefix / "tmp").mkdir(parents=True, exist_ok=True)
+    (conf / "minihub.conf").write_text(site(listen_port=listen_port))
+    (conf / "minihub.upstreams.conf").write_text(upstreams(app_port=app_port))
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    hard = 65536 if hard == resource.RLIM_INFINITY else hard
+    main = MAIN_CONF.format(
+        prefix=prefix, static_port=static_port, static_body=STATIC_BODY, nofile=hard
+    )
+    (conf / "nginx.conf").write_text(main)
+    return conf / "nginx.conf"

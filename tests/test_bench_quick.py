@@ -1,0 +1,216 @@
+"""`python -m bench --quick` once, as `make bench QUICK=1` runs it: it must produce a complete
+report (results JSON for every configuration, the markdown sections, valid PNG plots).
+
+Never a speed: this machine is shared, and the figures of a quick run are not meant to be
+quoted. The bench runs on databases and a Redis db of this test run's own.
+"""
+
+import json
+import os
+import struct
+import subprocess
+import sys
+import zlib
+
+import pytest
+
+from bench.environment import Stores, databases_drop
+from bench.plan import QUICK
+from bench.probes import SIDE_BY_SIDE, SWEEP
+from bench.steps import DRIVERS, WORKER_CLASSES
+from tests.helpers import PROJECT_DIR
+
+pytestmark = [pytest.mark.system, pytest.mark.timeout(900)]
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+REPORT_SECTIONS = (
+    "# MiniHub benchmark:",
+    "## Targets",
+    "## Machine",
+    "## Configurations",
+    "## Side by side at 64 connections",
+    "## Against the seed",
+    "## Concurrency sweep",
+    "## Driver x worker class",
+    "## Constant rate (open loop)",
+    '## ApacheBench and the seed\'s "failed requests"',
+    "## Where the time goes (profile)",
+    "## Compared with the previous run",
+    "## How it was measured",
+)
+MEASUREMENT_KEYS = {
+    "configuration",
+    "endpoint",
+    "connections",
+    "requests",
+    "rps",
+    "latency_ms",
+    "errors",
+    "error_total",
+    "server_cpu_pct",
+    "client_cpu_pct",
+    "other_cpu_pct",
+    "db_connections_open_peak",
+    "db_connections_active_peak",
+}
+VERSIONS = ("Python", "Django", "gunicorn", "gevent", "PyMySQL", "mysqlclient", "MariaDB")
+VERSIONS += ("Redis", "nginx", "wrk", "ab")
+
+
+def _stores() -> Stores:
+    """Databases named after this run's (the `minihub` user may create minihub*), its Redis."""
+    base, name = os.environ["DATABASE_URL"].rsplit("/", 1)
+    return Stores(
+        database_url=f"{base}/{name}_benchq",
+        admin_database_url=f"{base}/{name}_benchq_admin",
+        redis_url=os.environ["REDIS_URL"],
+    )
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    """Runs the quick bench once for the module: (output directory, finished process)."""
+    output = tmp_path_factory.mktemp("bench-results")
+    stores = _stores()
+    finished = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--quick",
+            "--output",
+            str(output),
+            "--database-url",
+            stores.database_url,
+            "--admin-database-url",
+            stores.admin_database_url,
+            "--redis-url",
+            stores.redis_url,
+        ],
+        cwd=PROJECT_DIR,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=850,
+        check=False,
+    )
+    yield output, finished
+    databases_drop(stores)
+
+
+@pytest.fixture(scope="module")
+def results(quick_run) -> dict:
+    output, finished = quick_run
+    assert finished.returncode == 0, finished.stdout[-5000:] + finished.stderr[-5000:]
+    json_files = [p for p in output.glob("*.json") if p.name != "latest.json"]
+    assert len(json_files) == 1, sorted(p.name for p in output.iterdir())
+    return json.loads(json_files[0].read_text())
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    """Width and height from a PNG's IHDR chunk, after checking the signature and its CRC."""
+    assert data[:8] == PNG_SIGNATURE
+    length, kind = struct.unpack(">I4s", data[8:16])
+    assert kind == b"IHDR" and length == 13
+    header = data[16:29]
+    (crc,) = struct.unpack(">I", data[29:33])
+    assert zlib.crc32(kind + header) == crc
+    assert data.endswith(b"IEND\xaeB`\x82")
+    return struct.unpack(">II", header[:8])
+
+
+def test_progress_line_per_step_and_targets_summary(quick_run):
+    _output, finished = quick_run
+    steps = [line for line in finished.stdout.splitlines() if line.startswith("[bench ")]
+    assert len(steps) > 40, finished.stdout
+    assert "done:" in steps[-1]
+    assert any("errors up to 1,000 connections" in line for line in finished.stdout.splitlines())
+
+
+def test_every_configuration_has_its_side_by_side_measurement(results):
+    measured = {(r["configuration"], r["endpoint"]): r for r in results["side_by_side"]}
+    assert set(measured) == set(SIDE_BY_SIDE)
+    for result in measured.values():
+        assert set(result) >= MEASUREMENT_KEYS, result
+        assert result["connections"] == 64
+        assert {"p50", "p90", "p99", "max"} <= set(result["latency_ms"])
+        assert {"connect", "read", "write", "timeout"} <= set(result["errors"])
+    assert set(results["configurations"]) == {c for c, _e in SIDE_BY_SIDE}
+    login = measured[("minihub", "login")]
+    assert login["codes_made"] > 0
+
+
+def test_sweep_has_every_line_at_every_concurrency(results):
+    sweep = results["sweep"]
+    assert sweep["concurrency"] == list(QUICK.sweep_concurrency)
+    assert set(sweep["lines"]) == {f"{c} {e}" for c, e in SWEEP}
+    for points in sweep["lines"].values():
+        assert [p["connections"] for p in points] == sweep["concurrency"]
+        for point in points:
+            assert set(point) >= MEASUREMENT_KEYS, point
+
+
+def test_matrix_has_every_driver_and_worker_class(results):
+    cells = {(c["driver"], c["worker_class"]): c for c in results["matrix"]}
+    assert set(cells) == {(d, w) for d in DRIVERS for w in WORKER_CLASSES}
+    assert [key for key, cell in cells.items() if cell["shipped"]] == [("pymysql", "gevent")]
+    for cell in cells.values():
+        assert "error" not in cell, cell
+        assert set(cell) >= MEASUREMENT_KEYS, cell
+
+
+def test_ab_study_runs_the_seeds_flags_without_and_with_dash_l(results):
+    runs = {(r["endpoint"], r["mode"], r["dash_l"]) for r in results["ab"]}
+    assert runs == {
+        (endpoint, mode, dash_l)
+        for endpoint in ("ping", "albums")
+        for mode in ("-t", "-n")
+        for dash_l in (False, True)
+    }
+    for run in results["ab"]:
+        assert {"failed_requests", "failed_by_kind", "server_logged", "ab_rps"} <= set(run)
+        assert run["command"].startswith("ab -H 'Accept-Encoding: gzip'")
+        # Whatever ab counted as failed, gunicorn logged an answer for each of its requests.
+        assert sum(run["server_logged"].values()) >= run["requests"]
+    assert sum(run["requests"] for run in results["ab"]) > 0
+
+
+def test_constant_rate_targets_and_machine_are_recorded(results):
+    assert len(results["constant_rate"]) == len(QUICK.rate_fractions)
+    for run in results["constant_rate"]:
+        assert {"target_rate", "sent", "scheduler_lag_ms", "latency_ms"} <= set(run)
+    assert {t["name"] for t in results["targets"]} >= {
+        "ping throughput",
+        "ping vs minimal Django",
+        "albums throughput",
+        "albums vs minimal Django",
+        "albums p99 at 64 connections",
+        "errors up to 1,000 connections",
+    }
+    assert all(isinstance(t["met"], bool) for t in results["targets"])
+    machine = results["machine"]
+    assert machine["cores"] >= 1 and machine["memory_gib"] > 0
+    assert set(VERSIONS) <= set(machine["versions"])
+
+
+def test_markdown_report_has_every_section_and_links_its_plots(quick_run, results):
+    output, _finished = quick_run
+    stem = results["json_name"].removesuffix(".json")
+    for name in (f"{stem}.md", "latest.md"):
+        report = (output / name).read_text()
+        positions = [report.index(section) for section in REPORT_SECTIONS]
+        assert positions == sorted(positions), name
+        prefix = stem if name != "latest.md" else "latest"
+        for plot in ("qps", "p99", "matrix"):
+            assert f"]({prefix}-{plot}.png)" in report
+    table = (output / "latest-table.md").read_text()
+    assert "| GET /albums/<id>" in table
+
+
+def test_plots_are_valid_png_files(quick_run, results):
+    output, _finished = quick_run
+    stem = results["json_name"].removesuffix(".json")
+    for prefix in (stem, "latest"):
+        for plot in ("qps", "p99", "matrix"):
+            width, height = _png_size((output / f"{prefix}-{plot}.png").read_bytes())
+            assert width > 200 and height > 200
