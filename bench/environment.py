@@ -16,8 +16,12 @@ import redis
 from bench.dbconns import connect, database_name
 from bench.processes import PROJECT_DIR, PYTHON
 
+# The local test user of scripts/ensure-services.sh (scripts/test.env).
+# pragma: allowlist nextline secret
 DEFAULT_DATABASE_URL = "mysql://minihub:minihub-test@127.0.0.1:3306/minihub_bench"
-DEFAULT_ADMIN_DATABASE_URL = "mysql://minihub:minihub-test@127.0.0.1:3306/minihub_bench_admin"
+DEFAULT_ADMIN_DATABASE_URL = (
+    "mysql://minihub:minihub-test@127.0.0.1:3306/minihub_bench_admin"  # pragma: allowlist secret
+)
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/8"
 TEST_ENV_FILE = PROJECT_DIR / "scripts" / "test.env"
 LIFTED_LIMIT = 10_000_000

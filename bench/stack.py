@@ -20,7 +20,7 @@ from bench.servers import Server
 
 # A mini-program of the bench's own (appid: wx + 16 lowercase hex).
 APPID = "wxbe0c4000000000b1"
-SECRET = "bench-secret-0123456789abcdef"  # noqa: S105 - registered at the fake WeChat only
+SECRET = "bench-secret-0123456789abcdef"  # noqa: S105 - registered at the fake WeChat only  # pragma: allowlist secret
 
 CONFIGURATIONS = {
     "nginx-static": "nginx answering the ping body itself: the machine's ceiling",

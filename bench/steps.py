@@ -19,7 +19,7 @@ from bench.stack import Stack
 
 DRIVERS = ("pymysql", "mysqlclient")
 WORKER_CLASSES = ("gevent", "gthread", "sync")
-SHIPPED = ("pymysql", "gevent")
+SHIPPED = ("pymysql", "gthread")  # deploy/gunicorn.conf.py's defaults
 DRIVER_MODULES = {"pymysql": "pymysql", "mysqlclient": "MySQLdb"}
 MATRIX_ENDPOINT = "albums"
 # Codes for the login run: its rate cannot beat /me's (a login does all /me does and more).

@@ -28,13 +28,16 @@ proc_name = _env("PROC_NAME", "minihub")
 bind = _env("BIND", "127.0.0.1:8000")
 # As the seed: 2 x CPU + 1 processes, each serving many requests at once.
 workers = _env("WORKERS", multiprocessing.cpu_count() * 2 + 1)
-# gevent: one greenlet per request, with PyMySQL cooperating with its loop
-# (mysqlclient would block it); chosen by measurement (README, "Runtime").
-worker_class = _env("WORKER_CLASS", "gevent")
-# Open connections per gevent worker. Requests beyond the database pool's size
-# wait for a pooled connection (DATABASE_POOL_WAIT_SECONDS) instead of failing.
+# gthread, chosen by measurement (README, "Benchmarks"): under 1,000 open
+# connections its FIFO request queue served every request, while gevent's
+# greenlets, queueing for the bounded database pool, starved some past their
+# timeouts; it also had the best tail latency at 64 connections.
+worker_class = _env("WORKER_CLASS", "gthread")
+# Requests handled at once per worker; never more than DATABASE_POOL_SIZE.
+threads = _env("THREADS", 4)
+# Open (keep-alive) connections per worker; requests wait in the worker's
+# queue, not at the database.
 worker_connections = _env("WORKER_CONNECTIONS", 1000)
-threads = _env("THREADS", 4)  # used by the gthread worker class only
 backlog = _env("BACKLOG", 2048)
 
 # A worker silent this long is killed and replaced.

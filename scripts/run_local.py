@@ -77,7 +77,7 @@ def register_demo_app() -> None:
 def stop(*processes: subprocess.Popen) -> None:
     for process in processes:
         if process.poll() is None:
-            process.send_signal(signal.SIGINT)
+            process.terminate()
     deadline = time.monotonic() + 10
     for process in processes:
         try:
@@ -87,6 +87,8 @@ def stop(*processes: subprocess.Popen) -> None:
 
 
 def main() -> int:
+    # Ctrl-C must stop us even when started where SIGINT is ignored (a shell's background).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.debug")
     os.environ.setdefault("WECHAT_API_BASE", FAKE)
     manage("migrate", "--noinput", "-v0")

@@ -1,6 +1,6 @@
 """Several processes logging through MiniHub's LOGGING at once (run by the log rotation test).
 
-usage: python tests/system/log_writers.py PROCESSES LINES
+usage: python -m tests.system.log_writers PROCESSES LINES  (from the project directory)
 """
 
 import logging

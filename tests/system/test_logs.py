@@ -33,7 +33,7 @@ supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
 serverurl=unix://{run}/supervisor.sock
 
 [program:writers]
-command={python} tests/system/log_writers.py {processes} {lines}
+command={python} -m tests.system.log_writers {processes} {lines}
 autostart=true
 autorestart=false
 startsecs=0

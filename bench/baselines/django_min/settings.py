@@ -9,7 +9,7 @@ import os
 
 from config.settings.database import database_from_url, install_driver
 
-SECRET_KEY = "bench-minimal-django-not-a-secret"  # noqa: S105 - answers two read-only views
+SECRET_KEY = "bench-minimal-django-not-a-secret"  # noqa: S105 - answers two read-only views  # pragma: allowlist secret
 DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 ROOT_URLCONF = "bench.baselines.django_min.urls"

@@ -177,7 +177,10 @@ def main(argv: list[str] | None = None) -> int:
     state = State(token_ttl=args.token_ttl)
     state.apps.update(args.app)
     server = FakeWeChatServer((args.host, args.port), state, verbose=args.verbose)
+    # Explicitly: a process started in the background of a shell inherits an
+    # ignored SIGINT, and Ctrl-C (or a test's SIGINT) must still stop it.
     signal.signal(signal.SIGTERM, _raise_stop)
+    signal.signal(signal.SIGINT, _raise_stop)
     print(READY_LINE.format(url=server.url), flush=True)
     try:
         server.serve_forever()
