@@ -17,7 +17,7 @@ import pytest
 from bench.environment import Stores, databases_drop
 from bench.plan import QUICK
 from bench.probes import SIDE_BY_SIDE, SWEEP
-from bench.steps import DRIVERS, WORKER_CLASSES
+from bench.steps import DRIVERS, SHIPPED, WORKER_CLASSES
 from tests.helpers import PROJECT_DIR
 
 pytestmark = [pytest.mark.system, pytest.mark.timeout(900)]
@@ -153,7 +153,7 @@ def test_sweep_has_every_line_at_every_concurrency(results):
 def test_matrix_has_every_driver_and_worker_class(results):
     cells = {(c["driver"], c["worker_class"]): c for c in results["matrix"]}
     assert set(cells) == {(d, w) for d in DRIVERS for w in WORKER_CLASSES}
-    assert [key for key, cell in cells.items() if cell["shipped"]] == [("pymysql", "gevent")]
+    assert [key for key, cell in cells.items() if cell["shipped"]] == [SHIPPED]
     for cell in cells.values():
         assert "error" not in cell, cell
         assert set(cell) >= MEASUREMENT_KEYS, cell
@@ -214,3 +214,12 @@ def test_plots_are_valid_png_files(quick_run, results):
         for plot in ("qps", "p99", "matrix"):
             width, height = _png_size((output / f"{prefix}-{plot}.png").read_bytes())
             assert width > 200 and height > 200
+
+
+def test_the_bench_calls_shipped_what_gunicorn_ships(tmp_path, monkeypatch):
+    import runpy
+
+    monkeypatch.setenv("MINIHUB_RUN_DIR", str(tmp_path))
+    monkeypatch.delenv("GUNICORN_WORKER_CLASS", raising=False)
+    config = runpy.run_path(str(PROJECT_DIR / "deploy" / "gunicorn.conf.py"))
+    assert config["worker_class"] == SHIPPED[1]
