@@ -99,3 +99,31 @@ def test_production_admin_url_is_not_guessable_and_stable():
     assert path != other.stdout.strip()
     chosen = manage("admin_url", env={**MASTER_ENV, "ADMIN_URL": "backstage-7f3a/"})
     assert chosen.stdout.strip() == "/backstage-7f3a/"
+
+
+@pytest.mark.django_db(databases=BOTH)
+def test_admin_pages_keep_csrf_sessions_and_frame_protection(tenants):
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    StaffUser.objects.create_superuser("ops", "ops@example.com", "pw-0123456789")
+    form = browser.get("/admin/login/")
+    assert form["X-Frame-Options"] == "DENY"
+    assert "csrftoken" in form.cookies
+    forged = browser.post("/admin/login/", {"username": "ops", "password": "pw-0123456789"})
+    assert forged.status_code == 403  # no CSRF token
+    token = form.cookies["csrftoken"].value
+    fields = {"username": "ops", "password": "pw-0123456789", "csrfmiddlewaretoken": token}
+    assert browser.post("/admin/login/", fields).status_code == 302
+    assert browser.get("/admin/tenants/miniprogram/").status_code == 200  # the session holds
+
+
+@pytest.mark.django_db(databases=BOTH)
+def test_api_answers_carry_no_browser_machinery(client, tenants, wechat):
+    token = log_in(client, wechat, APPID_A, "o1")["token"]
+    response = client.get("/api/v2/me", **app_headers(APPID_A, token))
+    assert response.status_code == 200
+    assert not response.cookies
+    assert "X-Frame-Options" not in response
+    assert "Cookie" not in response.get("Vary", "")
+    assert response["X-Content-Type-Options"] == "nosniff"  # security headers stay

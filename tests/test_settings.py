@@ -58,3 +58,30 @@ def test_wsgi_refuses_to_guess_the_environment():
     )
     assert result.returncode != 0
     assert "DJANGO_SETTINGS_MODULE is required" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "browser_middleware",
+    [
+        [],  # none at all
+        ["django.contrib.sessions.middleware.SessionMiddleware"],  # CSRF and the rest missing
+        [  # all there, CSRF after the user
+            "django.contrib.sessions.middleware.SessionMiddleware",
+            "django.contrib.auth.middleware.AuthenticationMiddleware",
+            "django.middleware.csrf.CsrfViewMiddleware",
+            "django.contrib.messages.middleware.MessageMiddleware",
+            "django.middleware.clickjacking.XFrameOptionsMiddleware",
+        ],
+    ],
+)
+def test_the_admin_middleware_check_fails_closed(settings, browser_middleware):
+    from minihub.core.checks import admin_middleware_check
+
+    settings.BROWSER_MIDDLEWARE = browser_middleware
+    assert [error.id for error in admin_middleware_check()] in (["core.E002"], ["core.E003"])
+
+
+def test_the_admin_middleware_check_passes_as_shipped():
+    from minihub.core.checks import admin_middleware_check
+
+    assert admin_middleware_check() == []

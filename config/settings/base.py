@@ -34,6 +34,15 @@ MIDDLEWARE = [
     "minihub.core.middleware.AdminAllowListMiddleware",
     "minihub.core.middleware.WriteRateLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "minihub.core.middleware.BrowserOnlyMiddleware",
+]
+# Run by BrowserOnlyMiddleware for the admin and its pages, never for the API.
+# Django's admin checks look for them in MIDDLEWARE; minihub/core/checks.py
+# checks them here instead.
+SILENCED_SYSTEM_CHECKS = [
+    *("admin.E408", "admin.E409", "admin.E410", "security.W002", "security.W003")
+]
+BROWSER_MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
