@@ -59,6 +59,8 @@ pidfile = _env("PIDFILE", str(RUN_DIR / "pids" / f"{proc_name}.pid"))
 # each file, so no file ever has two writers.
 accesslog = _env("ACCESSLOG", "-")
 errorlog = _env("ERRORLOG", "-")
+# gunicorn's logger, with a cheaper access line (minihub/core/access_log.py).
+logger_class = "minihub.core.access_log.AccessLogger"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s" rid=%({x-request-id}o)s'
 # gunicorn's control socket, one per instance (several may run on one host).
 control_socket = _env("CONTROL_SOCKET", str(RUN_DIR / "socks" / f"{proc_name}.ctl"))
