@@ -35,7 +35,7 @@ def optional_identity(request: HttpRequest) -> Identity | None:
     A token that is sent but not valid is still a 401: silently treating the
     client as anonymous would hide its bug.
     """
-    header = request.headers.get("Authorization", "")
+    header = request.META.get("HTTP_AUTHORIZATION", "")  # Authorization
     if not header:
         return None
     scheme, _, token = header.partition(" ")

@@ -11,6 +11,7 @@ setting goes through gunicorn's own code.
 `logger_class` in deploy/gunicorn.conf.py; the line is ACCESS_LOG_FORMAT's.
 """
 
+import contextlib
 import os
 
 from gunicorn.glogging import Logger
@@ -44,7 +45,6 @@ class AccessLogger(Logger):
         if self.cfg.accesslog != "-" or self.cfg.access_log_format != ACCESS_LOG_FORMAT:
             super().access(resp, req, environ, request_time)
             return
-        try:
+        # A closed stdout must not fail the request.
+        with contextlib.suppress(OSError):
             os.write(STDOUT, access_line(resp, environ, request_time).encode("utf-8", "replace"))
-        except OSError:
-            pass  # a closed stdout must not fail the request (gunicorn's own logs it, too)

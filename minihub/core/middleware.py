@@ -17,6 +17,8 @@ from minihub.core.net import client_ip
 from minihub.core.throttle import rate_limit
 
 REQUEST_ID_HEADER = "X-Request-ID"
+# Read from META: request.headers copies every header into a new mapping first.
+REQUEST_ID_META = "HTTP_X_REQUEST_ID"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Echo a client's id only when it is short and harmless in logs and headers.
 SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -38,7 +40,7 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        offered = request.headers.get(REQUEST_ID_HEADER, "")
+        offered = request.META.get(REQUEST_ID_META, "")
         request_id = offered if SANE_REQUEST_ID.match(offered) else uuid.uuid4().hex
         request.request_id = request_id
         token = bind_request_id(request_id)

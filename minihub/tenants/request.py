@@ -14,10 +14,11 @@ WECHAT_REFERER = re.compile(r"^https://servicewechat\.com/(wx[0-9a-f]{16})/[^/]+
 
 
 def _appid_from(request: HttpRequest) -> str:
-    header = request.headers.get("X-Mini-Program", "").strip()
+    # META, not request.headers: that copies every header on first use.
+    header = request.META.get("HTTP_X_MINI_PROGRAM", "").strip()
     if header:
         return header
-    match = WECHAT_REFERER.match(request.headers.get("Referer", ""))
+    match = WECHAT_REFERER.match(request.META.get("HTTP_REFERER", ""))
     return match.group(1) if match else ""
 
 
