@@ -30,8 +30,8 @@ CONFIGURATIONS = {
         "Redis MGET, same gunicorn config and database pool: the framework floor"
     ),
     "minihub": (
-        "MiniHub under the shipped deploy/gunicorn.conf.py (gevent, 2 x cores + 1 workers, "
-        "PyMySQL, a pool of 10 connections per process), config.settings.test"
+        "MiniHub under the shipped deploy/gunicorn.conf.py (gthread, 4 threads, 2 x cores + 1 "
+        "workers, PyMySQL, a pool of 10 connections per process), config.settings.test"
     ),
     "minihub-nginx": "the same MiniHub processes behind the shipped nginx site",
 }

@@ -135,3 +135,36 @@ def test_server_facts_are_asked_once_per_process(pooled_wrapper, commands):
     second = pooled_wrapper("pooled_test_facts")  # another thread's connection object
     assert second.mysql_server_data == first.mysql_server_data
     assert commands == []
+
+
+def test_a_connection_killed_a_moment_after_use_is_replaced_without_a_ping(
+    pooled_wrapper, monkeypatch
+):
+    """No ping is due (it was in use a moment ago), yet the server's close is seen."""
+    wrapper = pooled_wrapper(POOL_PING_IDLE_SECONDS=60)
+    ((killed_id,),) = one_request(wrapper, "SELECT CONNECTION_ID()")
+    with connection.cursor() as cursor:
+        cursor.execute(f"KILL {int(killed_id)}")
+    time.sleep(0.05)  # the server's close reaches the socket
+    monkeypatch.setattr(pymysql.connections.Connection, "ping", None)  # any ping would fail
+    for _ in range(3):
+        ((new_id,),) = one_request(wrapper, "SELECT CONNECTION_ID()")
+        assert new_id != killed_id
+
+
+def test_a_connection_broken_mid_request_is_dropped_at_checkin(pooled_wrapper):
+    from django.db import OperationalError
+
+    wrapper = pooled_wrapper(POOL_PING_IDLE_SECONDS=60)
+    wrapper.connect()
+    with wrapper.cursor() as cursor:
+        cursor.execute("SELECT CONNECTION_ID()")
+        ((doomed_id,),) = cursor.fetchall()
+        with connections["default"].cursor() as killer:
+            killer.execute(f"KILL {int(doomed_id)}")
+        time.sleep(0.05)
+        with pytest.raises(OperationalError):
+            cursor.execute("SELECT 1")
+    wrapper.close_if_unusable_or_obsolete()  # what Django does when the request ends
+    ((new_id,),) = one_request(wrapper, "SELECT CONNECTION_ID()")
+    assert new_id != doomed_id

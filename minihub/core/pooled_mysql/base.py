@@ -4,9 +4,11 @@ The stock pooled backend spends three extra round trips on every request: a ping
 at checkout, `SET SESSION TRANSACTION ISOLATION LEVEL` when Django "connects", and
 a ROLLBACK at checkin. Each costs about as much as the query itself. Here:
 
-- a connection is pinged only when it has sat idle in the pool for longer than
-  POOL_PING_IDLE_SECONDS: after a quiet spell (or a database restart) a dead one
-  is replaced before use, while under load no request pays for a ping;
+- at checkout, a connection the server has closed (a restart, KILL, wait_timeout)
+  is found without a round trip: its socket is readable (end of file, or the
+  server's last error packet) where a healthy idle one has nothing to read; it is
+  replaced before use. One left idle for longer than POOL_PING_IDLE_SECONDS is
+  also pinged (a dead peer that sent nothing). Under load no request pays a ping;
 - session settings are sent once per physical connection;
 - the checkin ROLLBACK is skipped when the server says no transaction is open
   (PyMySQL reports it in every reply; mysqlclient does not, so it keeps it).
@@ -14,6 +16,8 @@ a ROLLBACK at checkin. Each costs about as much as the query itself. Here:
 ENGINE = "minihub.core.pooled_mysql"; config/settings/database.py sets it up.
 """
 
+import select
+import sys
 import threading
 import time
 
@@ -32,9 +36,50 @@ _watched_pools: set[int] = set()
 _watch_lock = threading.Lock()
 
 
-def _in_transaction(dbapi_connection) -> bool:
+def _needs_rollback(dbapi_connection) -> bool:
+    """False only when PyMySQL's connection is open and MariaDB's last reply said no
+    transaction is open. A closed one is rolled back too: that fails, and the pool
+    drops it instead of handing a dead connection to the next request."""
     status = getattr(dbapi_connection, "server_status", None)
-    return status is None or bool(status & SERVER_STATUS_IN_TRANS)
+    if status is None or not getattr(dbapi_connection, "open", False):
+        return True
+    return bool(status & SERVER_STATUS_IN_TRANS)
+
+
+def _socket_fileno(dbapi_connection) -> int | None:
+    if type(dbapi_connection).__module__.startswith("pymysql"):
+        sock = getattr(dbapi_connection, "_sock", None)
+        return sock.fileno() if sock is not None else None
+    return dbapi_connection.fileno()  # mysqlclient
+
+
+def _os_poll():
+    """select.poll, the operating system's even where gevent has patched it (gevent's
+    own never reports readiness within a zero timeout)."""
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is not None and monkey.is_module_patched("select"):
+        return monkey.get_original("select", "poll")()
+    return select.poll()
+
+
+def _closed_by_server(dbapi_connection) -> bool:
+    """A pooled connection between requests has nothing to read; anything there
+    (end of file, an error packet) means the server has closed it."""
+    fileno = _socket_fileno(dbapi_connection)
+    if fileno is None or fileno < 0:
+        return True
+    poller = _os_poll()
+    poller.register(fileno, select.POLLIN | select.POLLPRI)
+    return bool(poller.poll(0))
+
+
+def _ping(dbapi_connection) -> None:
+    """Ping without reconnecting behind the pool's back: PyMySQL reconnects unless told
+    not to; mysqlclient does not, and warns when told."""
+    if type(dbapi_connection).__module__.startswith("pymysql"):
+        dbapi_connection.ping(False)
+    else:
+        dbapi_connection.ping()
 
 
 def _remember_checkin(dbapi_connection, connection_record) -> None:
@@ -44,12 +89,16 @@ def _remember_checkin(dbapi_connection, connection_record) -> None:
 def _ping_after_idle(ping_idle_seconds: float):
     def on_checkout(dbapi_connection, connection_record, connection_proxy) -> None:
         checked_in_at = connection_record.info.get(CHECKED_IN_AT)
-        if checked_in_at is None or time.monotonic() - checked_in_at <= ping_idle_seconds:
-            return  # new, or in use a moment ago
+        if checked_in_at is None:
+            return  # new
+        # Either way the pool replaces the connection and tries again.
+        if _closed_by_server(dbapi_connection):
+            raise exc.DisconnectionError("closed by the server")
+        if time.monotonic() - checked_in_at <= ping_idle_seconds:
+            return  # in use a moment ago
         try:
-            dbapi_connection.ping(False)  # False: never reconnect behind the pool's back
+            _ping(dbapi_connection)
         except Exception as error:
-            # The pool replaces the connection and tries again.
             raise exc.DisconnectionError(str(error)) from error
 
     return on_checkout
@@ -59,7 +108,7 @@ class DatabaseWrapper(pooled.DatabaseWrapper):
     class SQLAlchemyDialect(pooled.DatabaseWrapper.SQLAlchemyDialect):
         def do_rollback(self, dbapi_connection) -> None:
             raw = getattr(dbapi_connection, "dbapi_connection", dbapi_connection)
-            if _in_transaction(raw):
+            if _needs_rollback(raw):
                 super().do_rollback(dbapi_connection)
 
     def get_new_connection(self, conn_params):
@@ -75,6 +124,15 @@ class DatabaseWrapper(pooled.DatabaseWrapper):
         idle = float(self.settings_dict.get("POOL_PING_IDLE_SECONDS", DEFAULT_PING_IDLE_SECONDS))
         event.listen(pool, "checkin", _remember_checkin)
         event.listen(pool, "checkout", _ping_after_idle(idle))
+
+    def is_usable(self):
+        # Django's pings with the driver's default, which for PyMySQL reconnects in
+        # place: the session settings below would not be sent again.
+        try:
+            _ping(self.connection.driver_connection)
+        except self.Database.Error:
+            return False
+        return True
 
     def init_connection_state(self):
         info = self.connection.info  # the pooled physical connection's own dict
