@@ -63,6 +63,21 @@ def wait_idle(pids: list[int], *, timeout: float, busy_pct: float = 10.0) -> flo
     return time.monotonic() - started
 
 
+def wait_machine_quiet(*, timeout: float, busy_pct: float = 30.0) -> float:
+    """Wait, briefly, until the whole machine uses less than `busy_pct` % of a core (a
+    database's background work, another program's burst); the seconds waited. Bounded:
+    a machine that stays busy is measured anyway and its *other CPU* column says so."""
+    started = time.monotonic()
+    window = 0.25
+    while time.monotonic() - started < timeout:
+        busy_before, _ = machine_cpu_seconds()
+        time.sleep(window)
+        busy_after, _ = machine_cpu_seconds()
+        if 100 * (busy_after - busy_before) / window < busy_pct:
+            break
+    return time.monotonic() - started
+
+
 @dataclass(frozen=True)
 class CpuUse:
     server_pct: float

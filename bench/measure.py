@@ -4,11 +4,13 @@ connections in use recorded around it."""
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bench.cpu import CpuWindow, wait_idle
+from bench.cpu import CpuWindow, wait_idle, wait_machine_quiet
 from bench.dbconns import ConnectionSampler, ConnectionStats
 from bench.loadgen.result import LoadResult
 
 SETTLE_TIMEOUT_SECONDS = 60
+# Per measured run; about 60 runs, so at most 3 minutes on a machine that stays busy.
+MACHINE_QUIET_TIMEOUT_SECONDS = 3
 
 
 @dataclass
@@ -61,6 +63,7 @@ def measure(
     sampler: ConnectionSampler,
 ) -> Measurement:
     waited = wait_idle(server_pids, timeout=SETTLE_TIMEOUT_SECONDS)
+    waited += wait_machine_quiet(timeout=MACHINE_QUIET_TIMEOUT_SECONDS)
     cpu = CpuWindow(server_pids)
     sampler.start()
     cpu.start()

@@ -32,7 +32,6 @@ DEFAULT_PING_IDLE_SECONDS = 1.0
 
 # What a server answers about itself never changes while the process runs.
 _server_data: dict[str, dict] = {}
-_watched_pools: set[int] = set()
 _watch_lock = threading.Lock()
 
 
@@ -117,13 +116,15 @@ class DatabaseWrapper(pooled.DatabaseWrapper):
         return connection
 
     def _watch_pool(self, pool) -> None:
-        with _watch_lock:
-            if id(pool) in _watched_pools:
-                return
-            _watched_pools.add(id(pool))
+        if getattr(self, "_watched_pool", None) is pool:
+            return  # this thread's connection object has seen this pool already
+        self._watched_pool = pool
         idle = float(self.settings_dict.get("POOL_PING_IDLE_SECONDS", DEFAULT_PING_IDLE_SECONDS))
-        event.listen(pool, "checkin", _remember_checkin)
-        event.listen(pool, "checkout", _ping_after_idle(idle))
+        with _watch_lock:
+            if event.contains(pool, "checkin", _remember_checkin):
+                return
+            event.listen(pool, "checkin", _remember_checkin)
+            event.listen(pool, "checkout", _ping_after_idle(idle))
 
     def is_usable(self):
         # Django's pings with the driver's default, which for PyMySQL reconnects in
