@@ -49,7 +49,10 @@ def _socket_fileno(dbapi_connection) -> int | None:
     if type(dbapi_connection).__module__.startswith("pymysql"):
         sock = getattr(dbapi_connection, "_sock", None)
         return sock.fileno() if sock is not None else None
-    return dbapi_connection.fileno()  # mysqlclient
+    try:
+        return dbapi_connection.fileno()  # mysqlclient
+    except Exception:  # closed: the driver refuses
+        return None
 
 
 def _os_poll():
