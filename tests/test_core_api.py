@@ -132,3 +132,23 @@ def test_envelope_body_is_json_with_only_documented_keys(api):
     body = json.loads(api.get("/missing").content)
     assert set(body) == {"error"}
     assert set(body["error"]) == ENVELOPE_KEYS
+
+
+def test_generated_request_ids_are_unique_across_forked_workers():
+    import os
+    import re
+
+    from minihub.core.middleware import new_request_id
+
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # a gunicorn worker is a fork of the master
+        os.write(write, ",".join(new_request_id() for _ in range(100)).encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(child, 0)
+    with os.fdopen(read) as pipe:
+        from_child = pipe.read().split(",")
+    ours = [new_request_id() for _ in range(100)]
+    assert all(re.fullmatch(r"[0-9a-f]{32}", rid) for rid in ours + from_child)
+    assert len(set(ours + from_child)) == 200

@@ -1,8 +1,8 @@
 """Request ids, body size limits and the error envelope for every API answer."""
 
 import ipaddress
+import random
 import re
-import uuid
 
 import sentry_sdk
 from django.conf import settings
@@ -24,6 +24,13 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
+def new_request_id() -> str:
+    """32 hex digits, unique per request across processes (the random module is seeded
+    from the OS at start and again in each forked worker). Not a secret: uuid4 asked the
+    kernel for 16 bytes per request, 3 % of /ping's CPU under load."""
+    return f"{random.getrandbits(128):032x}"
+
+
 def is_api_path(path: str) -> bool:
     return path.startswith("/" + settings.API_PREFIX)
 
@@ -41,7 +48,7 @@ class RequestIdMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         offered = request.META.get(REQUEST_ID_META, "")
-        request_id = offered if SANE_REQUEST_ID.match(offered) else uuid.uuid4().hex
+        request_id = offered if SANE_REQUEST_ID.match(offered) else new_request_id()
         request.request_id = request_id
         token = bind_request_id(request_id)
         # A scope of the request's own, whatever server runs us: tags set while
