@@ -50,32 +50,32 @@ def machine_cpu_seconds() -> tuple[float, float]:
     return (total - idle) / CLOCK_TICKS, total / CLOCK_TICKS
 
 
-def wait_idle(pids: list[int], *, timeout: float, busy_pct: float = 10.0) -> float:
-    """Wait until these processes use less than `busy_pct` % of a core (work left over from
-    the previous run: answers to clients that are gone); the seconds waited."""
+def _wait_below(busy_seconds, *, timeout: float, busy_pct: float) -> float:
+    """Wait until `busy_seconds()` (CPU seconds used so far) grows by less than `busy_pct` %
+    of a core over a quarter-second window, or `timeout` passes; the seconds waited."""
     started = time.monotonic()
     window = 0.25
     while time.monotonic() - started < timeout:
-        before = sum(tree_cpu_seconds(pid) for pid in pids)
+        before = busy_seconds()
         time.sleep(window)
-        if 100 * (sum(tree_cpu_seconds(pid) for pid in pids) - before) / window < busy_pct:
+        if 100 * (busy_seconds() - before) / window < busy_pct:
             break
     return time.monotonic() - started
+
+
+def wait_idle(pids: list[int], *, timeout: float, busy_pct: float = 10.0) -> float:
+    """Wait until these processes use less than `busy_pct` % of a core (work left over from
+    the previous run: answers to clients that are gone); the seconds waited."""
+    return _wait_below(
+        lambda: sum(tree_cpu_seconds(pid) for pid in pids), timeout=timeout, busy_pct=busy_pct
+    )
 
 
 def wait_machine_quiet(*, timeout: float, busy_pct: float = 30.0) -> float:
     """Wait, briefly, until the whole machine uses less than `busy_pct` % of a core (a
     database's background work, another program's burst); the seconds waited. Bounded:
     a machine that stays busy is measured anyway and its *other CPU* column says so."""
-    started = time.monotonic()
-    window = 0.25
-    while time.monotonic() - started < timeout:
-        busy_before, _ = machine_cpu_seconds()
-        time.sleep(window)
-        busy_after, _ = machine_cpu_seconds()
-        if 100 * (busy_after - busy_before) / window < busy_pct:
-            break
-    return time.monotonic() - started
+    return _wait_below(lambda: machine_cpu_seconds()[0], timeout=timeout, busy_pct=busy_pct)
 
 
 @dataclass(frozen=True)

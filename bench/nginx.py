@@ -27,11 +27,10 @@ LIFTED_LIMITS = (
 )
 
 MAIN_CONF = """
-worker_processes auto;
-worker_rlimit_nofile {nofile};
-error_log {prefix}/error.log warn;
+worker_processes {worker_processes};
+{head}error_log {prefix}/error.log warn;
 pid {prefix}/nginx.pid;
-events {{ worker_connections 8192; }}
+events {{ worker_connections {worker_connections}; }}
 http {{
     access_log {prefix}/access.log;
     client_body_temp_path {prefix}/tmp/body;
@@ -40,8 +39,11 @@ http {{
     uwsgi_temp_path {prefix}/tmp/uwsgi;
     scgi_temp_path {prefix}/tmp/scgi;
     include minihub.conf;
+{servers}}}
+"""
 
-    # The machine's ceiling: nginx answering the ping body itself.
+# The machine's ceiling: nginx answering the ping body itself.
+STATIC_SERVER = """
     server {{
         listen 127.0.0.1:{static_port};
         access_log off;
@@ -50,8 +52,21 @@ http {{
             return 200 '{static_body}';
         }}
     }}
-}}
 """
+
+
+def main_conf(
+    prefix: Path, *, worker_processes: str, worker_connections: int, head: str = "", servers=""
+) -> str:
+    """A private nginx's nginx.conf around the shipped site (conf/minihub.conf), every
+    file it writes under `prefix` (the system tests' nginx uses it too)."""
+    return MAIN_CONF.format(
+        prefix=prefix,
+        worker_processes=worker_processes,
+        worker_connections=worker_connections,
+        head=head,
+        servers=servers,
+    )
 
 
 class ShippedSiteChanged(RuntimeError):
@@ -88,8 +103,12 @@ def render(prefix: Path, *, listen_port: int, static_port: int, app_port: int) -
     (conf / "minihub.upstreams.conf").write_text(upstreams(app_port=app_port))
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     hard = 65536 if hard == resource.RLIM_INFINITY else hard
-    main = MAIN_CONF.format(
-        prefix=prefix, static_port=static_port, static_body=STATIC_BODY, nofile=hard
+    main = main_conf(
+        prefix,
+        worker_processes="auto",
+        worker_connections=8192,
+        head=f"worker_rlimit_nofile {hard};\n",
+        servers=STATIC_SERVER.format(static_port=static_port, static_body=STATIC_BODY),
     )
     (conf / "nginx.conf").write_text(main)
     return conf / "nginx.conf"

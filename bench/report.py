@@ -123,20 +123,23 @@ def _ratio_cells(rows: list[dict], result: dict) -> list[str]:
     return cells
 
 
+def _load_cells(m: dict) -> list[str]:
+    """req/s, p50, p90, p99, errors and the three CPU columns of one measurement."""
+    return [
+        f"{m['rps']:,.0f}",
+        *(_ms(m["latency_ms"][p]) for p in ("p50", "p90", "p99")),
+        _errors(m),
+        *(f"{m[f'{who}_cpu_pct']:.0f} %" for who in ("server", "client", "other")),
+    ]
+
+
 def _side_by_side(results: dict) -> str:
     rows = results["side_by_side"]
     table = [
         [
             f"`{r['configuration']}`",
             ENDPOINT_TITLES[r["endpoint"]],
-            f"{r['rps']:,.0f}",
-            _ms(r["latency_ms"]["p50"]),
-            _ms(r["latency_ms"]["p90"]),
-            _ms(r["latency_ms"]["p99"]),
-            _errors(r),
-            f"{r['server_cpu_pct']:.0f} %",
-            f"{r['client_cpu_pct']:.0f} %",
-            f"{r['other_cpu_pct']:.0f} %",
+            *_load_cells(r),
             _db(r),
             *_ratio_cells(rows, r),
         ]
@@ -212,14 +215,7 @@ def _sweep(results: dict, images: dict[str, str]) -> str:
         [
             f"`{label}`",
             str(p["connections"]),
-            f"{p['rps']:,.0f}",
-            _ms(p["latency_ms"]["p50"]),
-            _ms(p["latency_ms"]["p90"]),
-            _ms(p["latency_ms"]["p99"]),
-            _errors(p),
-            f"{p['server_cpu_pct']:.0f} %",
-            f"{p['client_cpu_pct']:.0f} %",
-            f"{p['other_cpu_pct']:.0f} %",
+            *_load_cells(p),
             f"{_db(p)} / {p['db_connections_active_mean']:.1f}",
         ]
         for label, points in sweep["lines"].items()

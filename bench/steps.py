@@ -47,7 +47,9 @@ class Steps:
 
     # --- helpers -------------------------------------------------------------------
     def _wrk(self, target: Probe, *, connections: int, seconds: int, bodies: Path | None = None):
-        return measure(
+        return self._measure(
+            target,
+            connections,
             lambda: wrk(
                 target.url,
                 connections=connections,
@@ -56,6 +58,11 @@ class Steps:
                 bodies_file=bodies,
                 script_dir=self.run_dir,
             ),
+        )
+
+    def _measure(self, target: Probe, connections: int, run_load) -> dict:
+        return measure(
+            run_load,
             configuration=target.configuration,
             endpoint=target.endpoint,
             connections=connections,
@@ -209,7 +216,9 @@ class Steps:
             )
             result = self._measured_step(
                 text,
-                lambda rate=rate: measure(
+                lambda rate=rate: self._measure(
+                    target,
+                    HEADLINE_CONNECTIONS,
                     lambda: open_loop(
                         target.url,
                         rate=rate,
@@ -217,12 +226,7 @@ class Steps:
                         connections=HEADLINE_CONNECTIONS,
                         headers=target.headers,
                     ),
-                    configuration=target.configuration,
-                    endpoint=target.endpoint,
-                    connections=HEADLINE_CONNECTIONS,
-                    server_pids=target.server.pids,
-                    sampler=self.sampler,
-                ).to_json(),
+                ),
             )
             result["fraction_of_max"] = fraction
             results.append(result)

@@ -12,27 +12,12 @@ from pathlib import Path
 
 import requests
 
+from bench.nginx import main_conf
 from tests.helpers import PROJECT_DIR
 from tests.system.stack import free_port, wait_until
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 SITE_DIR = PROJECT_DIR / "deploy" / "nginx"
-
-MAIN_CONF = """
-worker_processes 2;
-error_log {prefix}/error.log warn;
-pid {prefix}/nginx.pid;
-events {{ worker_connections 4096; }}
-http {{
-    access_log {prefix}/access.log;
-    client_body_temp_path {prefix}/tmp/body;
-    proxy_temp_path {prefix}/tmp/proxy;
-    fastcgi_temp_path {prefix}/tmp/fastcgi;
-    uwsgi_temp_path {prefix}/tmp/uwsgi;
-    scgi_temp_path {prefix}/tmp/scgi;
-    include minihub.conf;
-}}
-"""
 
 
 def upstreams(app_ports: list[int], legacy_port: int) -> str:
@@ -74,7 +59,9 @@ def render(
         site.replace("listen 80;", f"listen 127.0.0.1:{listen_port};")
     )
     (conf / "minihub.upstreams.conf").write_text(upstreams(app_ports, legacy_port))
-    (conf / "nginx.conf").write_text(MAIN_CONF.format(prefix=prefix))
+    (conf / "nginx.conf").write_text(
+        main_conf(prefix, worker_processes="2", worker_connections=4096)
+    )
     return conf / "nginx.conf"
 
 

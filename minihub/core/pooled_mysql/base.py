@@ -45,8 +45,12 @@ def _needs_rollback(dbapi_connection) -> bool:
     return bool(status & SERVER_STATUS_IN_TRANS)
 
 
+def _is_pymysql(dbapi_connection) -> bool:
+    return type(dbapi_connection).__module__.startswith("pymysql")
+
+
 def _socket_fileno(dbapi_connection) -> int | None:
-    if type(dbapi_connection).__module__.startswith("pymysql"):
+    if _is_pymysql(dbapi_connection):
         sock = getattr(dbapi_connection, "_sock", None)
         return sock.fileno() if sock is not None else None
     try:
@@ -78,7 +82,7 @@ def _closed_by_server(dbapi_connection) -> bool:
 def _ping(dbapi_connection) -> None:
     """Ping without reconnecting behind the pool's back: PyMySQL reconnects unless told
     not to; mysqlclient does not, and warns when told."""
-    if type(dbapi_connection).__module__.startswith("pymysql"):
+    if _is_pymysql(dbapi_connection):
         dbapi_connection.ping(False)
     else:
         dbapi_connection.ping()
