@@ -3,11 +3,14 @@
 import base64
 import re
 import signal
+import socket
+import threading
 import time
 
 import pytest
 import requests
 
+from minihub.wechat.fake.server import FakeWeChatServer, State, _raise_stop, _Stop
 from tests.fixtures.fake_wechat import FakeWeChat, fake_wechat_process, running_fake_wechat
 
 APPID = "wx0123456789abcdef"
@@ -535,6 +538,29 @@ def test_cli_stops_on_sigint():
         assert requests.get(f"{url}/__fake__/stats", timeout=TIMEOUT).status_code == 200
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=5) == 0
+
+
+def test_stop_signal_during_request_handling_leaves_serve_forever():
+    """The stop signal can land while the main thread is starting a handler thread,
+    inside socketserver's `except Exception`: it must still end serve_forever."""
+    server = FakeWeChatServer(("127.0.0.1", 0), State())
+    server.process_request = lambda request, address: _raise_stop(signal.SIGINT, None)
+    outcome = []
+
+    def serve():
+        try:
+            server.serve_forever(poll_interval=0.05)
+        except _Stop:
+            outcome.append("stopped")
+
+    serving = threading.Thread(target=serve, daemon=True)
+    serving.start()
+    with socket.create_connection(server.server_address[:2], timeout=TIMEOUT):
+        serving.join(timeout=5)
+    if serving.is_alive():
+        server.shutdown()
+    server.server_close()
+    assert outcome == ["stopped"]
 
 
 def test_private_server_is_independent(fake_wechat):

@@ -164,8 +164,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-class _Stop(Exception):
-    """Raised by the SIGTERM handler to leave serve_forever, as Ctrl-C does for SIGINT."""
+class _Stop(BaseException):
+    """Raised by the SIGTERM and SIGINT handlers to leave serve_forever.
+
+    A BaseException, as KeyboardInterrupt is: the signal may land while the main
+    thread is inside socketserver's request handling, whose `except Exception`
+    would log it and keep serving.
+    """
 
 
 def _raise_stop(signum, frame) -> None:
