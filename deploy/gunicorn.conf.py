@@ -62,7 +62,8 @@ pidfile = _env("PIDFILE", str(RUN_DIR / "pids" / f"{proc_name}.pid"))
 # each file, so no file ever has two writers.
 accesslog = _env("ACCESSLOG", "-")
 errorlog = _env("ERRORLOG", "-")
-# gunicorn's logger, with a cheaper access line (minihub/core/access_log.py).
+# gunicorn's logger, with a cheaper access line (minihub/core/access_log.py) for
+# exactly this format: keep the two the same (tests/test_access_log.py checks).
 logger_class = "minihub.core.access_log.AccessLogger"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s" rid=%({x-request-id}o)s'
 # gunicorn's control socket, one per instance (several may run on one host).

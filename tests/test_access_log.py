@@ -1,6 +1,7 @@
 """The fast access line is gunicorn's own line for the shipped format, byte for byte."""
 
 import datetime
+import runpy
 from types import SimpleNamespace
 
 import pytest
@@ -8,6 +9,7 @@ from gunicorn.config import Config
 from gunicorn.glogging import Logger, SafeAtoms
 
 from minihub.core.access_log import ACCESS_LOG_FORMAT, AccessLogger, access_line
+from tests.helpers import PROJECT_DIR
 
 ENVIRON = {
     "REMOTE_ADDR": "10.0.0.7",
@@ -54,3 +56,14 @@ def test_an_access_log_file_goes_through_gunicorns_own_code(tmp_path):
         handler.flush()
     written = (tmp_path / "access.log").read_text()
     assert written == access_line(resp, ENVIRON, datetime.timedelta(0))
+
+
+def test_the_shipped_config_takes_the_fast_path(tmp_path, monkeypatch):
+    """deploy/gunicorn.conf.py repeats the format (it cannot import the project); a
+    drift would silently send every line back through gunicorn's slow path."""
+    monkeypatch.setenv("MINIHUB_RUN_DIR", str(tmp_path))
+    monkeypatch.delenv("GUNICORN_ACCESSLOG", raising=False)
+    config = runpy.run_path(str(PROJECT_DIR / "deploy" / "gunicorn.conf.py"))
+    assert config["logger_class"] == "minihub.core.access_log.AccessLogger"
+    assert config["accesslog"] == "-"
+    assert config["access_log_format"] == ACCESS_LOG_FORMAT
