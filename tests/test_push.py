@@ -9,6 +9,7 @@ import base64
 import hashlib
 import json
 import os
+import random
 import struct
 import subprocess
 import time
@@ -17,11 +18,12 @@ from urllib.parse import urlencode
 
 import pytest
 from django.contrib.auth.models import User as StaffUser
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.utils import timezone
 
 from minihub.notifications.models import SubscriptionGrant
-from minihub.tenants.models import MiniProgram
+from minihub.tenants.models import MiniProgram, PushMode
 from minihub.tenants.services import miniprogram_create, miniprogram_set_enabled, miniprogram_update
 from minihub.wechat.models import PushEvent
 from minihub.wechat.push_events import push_event_handle, push_events_prune
@@ -40,9 +42,14 @@ REJECTED = "tpl-rejected"
 
 @pytest.fixture
 def push_tenants(tenants):
-    """A and B with push token and EncodingAESKey; C (also enabled) without either."""
-    miniprogram_update(program=tenants.a, push_token=TOKEN_A, aes_key=AES_KEY_A)
-    miniprogram_update(program=tenants.b, push_token=TOKEN_B, aes_key=AES_KEY_B)
+    """A in plain mode, B in safe mode, both with push token and EncodingAESKey; C (also
+    enabled) without either."""
+    miniprogram_update(
+        program=tenants.a, push_token=TOKEN_A, aes_key=AES_KEY_A, push_mode=PushMode.PLAIN
+    )
+    miniprogram_update(
+        program=tenants.b, push_token=TOKEN_B, aes_key=AES_KEY_B, push_mode=PushMode.SAFE
+    )
     miniprogram_create(appid=APPID_C, secret="secret-of-c")
     return tenants
 
@@ -119,8 +126,10 @@ def push_path(appid: str, query: dict) -> str:
     return f"/api/v2/wechat/push/{appid}?{urlencode(query)}"
 
 
-def signed_query(token: str, timestamp: int | str | None = None, nonce: str = "1506591842"):
+def signed_query(token: str, timestamp: int | str | None = None, nonce: str | None = None):
+    """A fresh nonce per request unless one is given, as WeChat sends them."""
     timestamp = str(int(time.time())) if timestamp is None else str(timestamp)
+    nonce = nonce or str(random.randrange(10**9, 10**10))
     return {
         "signature": sha1_signature(token, timestamp, nonce),
         "timestamp": timestamp,
@@ -137,7 +146,7 @@ def post_plain(
     token=TOKEN_A,
     content_type="text/xml",
     timestamp=None,
-    nonce="1506591842",
+    nonce=None,
     tamper=None,
 ):
     """Signed as WeChat would; `tamper` changes query parameters after signing."""
@@ -146,16 +155,26 @@ def post_plain(
 
 
 def post_safe(
-    client, encrypt, *, appid=APPID_A, token=TOKEN_A, fmt="xml", timestamp=None, **overrides
+    client,
+    encrypt,
+    *,
+    appid=APPID_B,
+    token=TOKEN_B,
+    fmt="xml",
+    timestamp=None,
+    nonce=None,
+    body_extra="",
+    **overrides,
 ):
-    query = signed_query(token, timestamp)
+    """`body_extra`: clear fields beside Encrypt, as compatible mode sends them."""
+    query = signed_query(token, timestamp, nonce)
     query["encrypt_type"] = "aes"
     query["msg_signature"] = sha1_signature(token, query["timestamp"], query["nonce"], encrypt)
     query.update(overrides)
     if fmt == "xml":
         body = (
             "<xml><ToUserName><![CDATA[gh_0123456789ab]]></ToUserName>"
-            f"<Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
+            f"{body_extra}<Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
         )
         content_type = "text/xml"
     else:
@@ -356,7 +375,7 @@ def test_an_oversized_body_is_413(client, push_tenants):
 @pytest.mark.parametrize("fmt", ["xml", "json"])
 def test_a_safe_mode_message_is_decrypted_and_stored(client, push_tenants, fmt):
     inner = popup_event_xml(1700000000) if fmt == "xml" else popup_event_json(1700000000)
-    encrypt = openssl_encrypt(inner, aes_key=AES_KEY_A, appid=APPID_A)
+    encrypt = openssl_encrypt(inner, aes_key=AES_KEY_B, appid=APPID_B)
     assert_success(post_safe(client, encrypt, fmt=fmt))
     event = PushEvent.objects.get()
     assert (event.msg_type, event.event) == ("event", "subscribe_msg_popup_event")
@@ -372,21 +391,24 @@ def test_a_bad_msg_signature_is_403_before_any_decryption(client, push_tenants):
 
 
 def test_a_msg_signature_over_another_encrypt_is_403(client, push_tenants):
-    real = openssl_encrypt(text_message_xml(1), aes_key=AES_KEY_A, appid=APPID_A)
-    other = openssl_encrypt(text_message_xml(2), aes_key=AES_KEY_A, appid=APPID_A)
-    query = signed_query(TOKEN_A)
-    forged = sha1_signature(TOKEN_A, query["timestamp"], query["nonce"], other)
-    assert_refused(post_safe(client, real, msg_signature=forged), 403, "forbidden")
+    real = openssl_encrypt(text_message_xml(1), aes_key=AES_KEY_B, appid=APPID_B)
+    other = openssl_encrypt(text_message_xml(2), aes_key=AES_KEY_B, appid=APPID_B)
+    query = signed_query(TOKEN_B)
+    forged = sha1_signature(TOKEN_B, query["timestamp"], query["nonce"], other)
+    response = post_safe(
+        client, real, timestamp=query["timestamp"], nonce=query["nonce"], msg_signature=forged
+    )
+    assert_refused(response, 403, "forbidden")
 
 
 def test_a_stale_safe_mode_message_is_403(client, push_tenants):
-    encrypt = openssl_encrypt(text_message_xml(1), aes_key=AES_KEY_A, appid=APPID_A)
+    encrypt = openssl_encrypt(text_message_xml(1), aes_key=AES_KEY_B, appid=APPID_B)
     response = post_safe(client, encrypt, timestamp=int(time.time()) - 600)
     assert_refused(response, 403, "forbidden")
 
 
 def test_truncated_ciphertext_is_400(client, push_tenants):
-    encrypt = openssl_encrypt(text_message_xml(1), aes_key=AES_KEY_A, appid=APPID_A)
+    encrypt = openssl_encrypt(text_message_xml(1), aes_key=AES_KEY_B, appid=APPID_B)
     ciphertext = base64.b64decode(encrypt)
     for cut in (ciphertext[:-16], ciphertext[:-32], ciphertext[:16]):
         truncated = base64.b64encode(cut).decode()
@@ -394,23 +416,23 @@ def test_truncated_ciphertext_is_400(client, push_tenants):
 
 
 def test_a_frame_for_another_appid_is_400(client, push_tenants):
-    # Encrypted with A's key and signed with A's token, but made for B.
-    encrypt = openssl_encrypt(text_message_xml(1), aes_key=AES_KEY_A, appid=APPID_B)
+    # Encrypted with B's key and signed with B's token, but made for A.
+    encrypt = openssl_encrypt(text_message_xml(1), aes_key=AES_KEY_B, appid=APPID_A)
     assert_refused(post_safe(client, encrypt), 400, "decrypt_failed")
 
 
 def test_a_message_for_another_mini_program_does_not_decrypt_here(client, push_tenants):
-    # B's message, signed with B's token, sent to A's URL: refused before decryption.
-    encrypt = openssl_encrypt(text_message_xml(1), aes_key=AES_KEY_B, appid=APPID_B)
-    assert_refused(post_safe(client, encrypt, token=TOKEN_B), 403, "forbidden")
-    # Even signed with A's token, B's key does not decrypt it as A's.
+    # A's message, signed with A's token, sent to B's URL: refused before decryption.
+    encrypt = openssl_encrypt(text_message_xml(1), aes_key=AES_KEY_A, appid=APPID_A)
+    assert_refused(post_safe(client, encrypt, token=TOKEN_A), 403, "forbidden")
+    # Even signed with B's token, A's key does not decrypt it as B's.
     assert_refused(post_safe(client, encrypt), 400, "decrypt_failed")
 
 
 def test_an_envelope_without_encrypt_is_400(client, push_tenants):
-    query = {**signed_query(TOKEN_A), "encrypt_type": "aes", "msg_signature": "0" * 40}
+    query = {**signed_query(TOKEN_B), "encrypt_type": "aes", "msg_signature": "0" * 40}
     body = "<xml><ToUserName>gh_0123456789ab</ToUserName></xml>"
-    response = client.post(push_path(APPID_A, query), data=body, content_type="text/xml")
+    response = client.post(push_path(APPID_B, query), data=body, content_type="text/xml")
     assert_refused(response, 400, "bad_request")
 
 
@@ -424,6 +446,94 @@ def test_safe_mode_without_an_aes_key_is_403(client, push_tenants):
     assert_success(post_plain(client, text_message_xml(1), appid=APPID_C, token="push-token-of-c"))
 
 
+# --- push modes: only the configured one is accepted ------------------------------------------
+
+
+def test_a_correctly_signed_plain_post_to_a_safe_mode_mini_program_is_403(
+    client, push_tenants, wechat
+):
+    # The forgery: a plain signature does not cover the body, so whoever saw one
+    # push URL could otherwise post any event, e.g. grants for any openid.
+    user_id = log_in(client, wechat, APPID_B, OPENID)["user"]["id"]
+    response = post_plain(client, popup_event_xml(1700000000), appid=APPID_B, token=TOKEN_B)
+    assert_refused(response, 403, "forbidden")
+    assert "safe mode" in response.json()["error"]["message"]
+    assert grants_of(user_id) == {}
+
+
+def test_an_encrypted_post_to_a_plain_mode_mini_program_is_403(client, push_tenants):
+    encrypt = openssl_encrypt(text_message_xml(1), aes_key=AES_KEY_A, appid=APPID_A)
+    assert_refused(post_safe(client, encrypt, appid=APPID_A, token=TOKEN_A), 403, "forbidden")
+
+
+def test_compatible_mode_reads_only_the_encrypted_part(client, push_tenants):
+    miniprogram_update(program=push_tenants.b, push_mode=PushMode.COMPATIBLE)
+    encrypt = openssl_encrypt(popup_event_xml(1700000000), aes_key=AES_KEY_B, appid=APPID_B)
+    forged_clear_fields = (
+        "<FromUserName><![CDATA[o-forged]]></FromUserName><MsgType>text</MsgType>"
+        "<MsgId>1</MsgId>"
+    )
+    assert_success(post_safe(client, encrypt, body_extra=forged_clear_fields))
+    event = PushEvent.objects.get()
+    assert (event.msg_type, event.event) == ("event", "subscribe_msg_popup_event")
+    assert event.payload["FromUserName"] == OPENID
+    assert "MsgId" not in event.payload
+
+
+def test_compatible_mode_refuses_a_plain_post(client, push_tenants):
+    miniprogram_update(program=push_tenants.b, push_mode=PushMode.COMPATIBLE)
+    response = post_plain(client, text_message_xml(1), appid=APPID_B, token=TOKEN_B)
+    assert_refused(response, 403, "forbidden")
+
+
+def test_a_new_mini_program_with_an_aes_key_defaults_to_safe_mode(push_tenants):
+    with_key = miniprogram_create(appid="wxd0000000000000d4", secret="s", aes_key=AES_KEY_A)
+    without = miniprogram_create(appid="wxe0000000000000e5", secret="s")
+    assert (with_key.push_mode, without.push_mode) == (PushMode.SAFE, PushMode.PLAIN)
+
+
+@pytest.mark.parametrize("mode", [PushMode.SAFE, PushMode.COMPATIBLE])
+def test_an_encrypted_push_mode_needs_the_aes_key(push_tenants, mode):
+    program_c = MiniProgram.objects.get(appid=APPID_C)
+    with pytest.raises(ValidationError, match="EncodingAESKey"):
+        miniprogram_update(program=program_c, push_mode=mode)
+
+
+# --- each signed (timestamp, nonce) once ---------------------------------------------------------
+
+
+def test_a_plain_signature_is_accepted_once_even_for_another_body(client, push_tenants):
+    signed = {"timestamp": int(time.time()), "nonce": "seen-in-an-access-log"}
+    assert_success(post_plain(client, text_message_xml(6000000010), **signed))
+    replay = post_plain(client, popup_event_xml(1700000000), **signed)
+    assert replay.status_code == 403
+    assert replay.json()["error"]["code"] == "forbidden"
+    assert PushEvent.objects.count() == 1
+
+
+def test_a_safe_mode_signature_is_accepted_once(client, push_tenants):
+    encrypt = openssl_encrypt(text_message_xml(6000000011), aes_key=AES_KEY_B, appid=APPID_B)
+    signed = {"timestamp": int(time.time()), "nonce": "once"}
+    assert_success(post_safe(client, encrypt, **signed))
+    assert post_safe(client, encrypt, **signed).status_code == 403
+    assert PushEvent.objects.count() == 1
+
+
+def test_a_refused_push_does_not_spend_its_nonce(client, push_tenants):
+    signed = {"timestamp": int(time.time()), "nonce": "retried-by-wechat"}
+    assert_refused(post_plain(client, "not a push", **signed), 400, "bad_request")
+    assert_success(post_plain(client, text_message_xml(6000000012), **signed))
+
+
+def test_the_same_nonce_in_two_mini_programs_is_two_pushes(client, push_tenants):
+    signed = {"timestamp": int(time.time()), "nonce": "shared"}
+    assert_success(post_plain(client, text_message_xml(6000000013), **signed))
+    program_c = MiniProgram.objects.get(appid=APPID_C)
+    miniprogram_update(program=program_c, push_token="push-token-of-c")
+    body = text_message_xml(6000000013)
+    assert_success(post_plain(client, body, appid=APPID_C, token="push-token-of-c", **signed))
+
+
 # --- repeats ---------------------------------------------------------------------------------
 
 
@@ -435,15 +545,15 @@ def test_a_replayed_msg_id_is_answered_success_and_stored_once(client, push_tena
 
 
 def test_a_replayed_event_is_stored_once_by_sender_and_create_time(client, push_tenants):
-    encrypt = openssl_encrypt(popup_event_xml(1700000000), aes_key=AES_KEY_A, appid=APPID_A)
+    encrypt = openssl_encrypt(popup_event_xml(1700000000), aes_key=AES_KEY_B, appid=APPID_B)
     assert_success(post_safe(client, encrypt))
-    # WeChat's retry of the same event is encrypted afresh (another random prefix).
-    again = openssl_encrypt(popup_event_xml(1700000000), aes_key=AES_KEY_A, appid=APPID_A)
-    assert_success(post_safe(client, again))
+    # WeChat's retry of the same event is encrypted afresh (another random prefix and nonce).
+    again = openssl_encrypt(popup_event_xml(1700000000), aes_key=AES_KEY_B, appid=APPID_B)
+    assert_success(post_safe(client, again, nonce="retry-nonce"))
     assert PushEvent.objects.count() == 1
     # Another second, or another user, is another event.
     assert_success(post_plain(client, popup_event_xml(1700000001)))
-    assert_success(post_plain(client, popup_event_xml(1700000000, openid="o-other")))
+    assert_success(post_plain(client, popup_event_xml(1700000000, openid="o-other"), nonce="n2"))
     assert PushEvent.objects.count() == 3
 
 
@@ -458,7 +568,8 @@ def test_the_database_still_dedupes_once_the_redis_mark_is_gone(client, push_ten
 
 def test_the_same_msg_id_in_two_mini_programs_is_two_messages(client, push_tenants):
     assert_success(post_plain(client, text_message_xml(6000000004)))
-    assert_success(post_plain(client, text_message_xml(6000000004), appid=APPID_B, token=TOKEN_B))
+    encrypt = openssl_encrypt(text_message_xml(6000000004), aes_key=AES_KEY_B, appid=APPID_B)
+    assert_success(post_safe(client, encrypt))
     assert PushEvent.objects.filter(mini_program=push_tenants.a).count() == 1
     assert PushEvent.objects.filter(mini_program=push_tenants.b).count() == 1
 
@@ -475,8 +586,8 @@ def grants_of(user_id: int) -> dict[str, int]:
 def test_a_safe_mode_popup_event_records_the_accepted_grants(
     client, push_tenants, wechat, worker_burst, rq_queues
 ):
-    user_id = log_in(client, wechat, APPID_A, OPENID)["user"]["id"]
-    encrypt = openssl_encrypt(popup_event_xml(1700000000), aes_key=AES_KEY_A, appid=APPID_A)
+    user_id = log_in(client, wechat, APPID_B, OPENID)["user"]["id"]
+    encrypt = openssl_encrypt(popup_event_xml(1700000000), aes_key=AES_KEY_B, appid=APPID_B)
     assert_success(post_safe(client, encrypt))
     assert rq_queues["default"].count == 1
     worker_burst()
@@ -531,7 +642,8 @@ def test_grants_go_to_the_user_of_the_pushing_mini_program_only(
 ):
     user_a = log_in(client, wechat, APPID_A, OPENID)["user"]["id"]
     user_b = log_in(client, wechat, APPID_B, OPENID)["user"]["id"]
-    assert_success(post_plain(client, popup_event_xml(1700000000), appid=APPID_B, token=TOKEN_B))
+    encrypt = openssl_encrypt(popup_event_xml(1700000000), aes_key=AES_KEY_B, appid=APPID_B)
+    assert_success(post_safe(client, encrypt))
     worker_burst()
     assert grants_of(user_b) == {ACCEPTED[0]: 1, ACCEPTED[1]: 1}
     assert grants_of(user_a) == {}

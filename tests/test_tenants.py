@@ -133,6 +133,48 @@ def test_command_errors_are_clear(redis_db):
         call_command("miniprogram", "add", "--appid", APPID_A, "--secret", "s")
 
 
+@pytest.mark.django_db
+def test_command_reads_every_secret_from_stdin(redis_db, monkeypatch):
+    # Three lines, in the order the options are documented: none of it on the command line.
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"{SECRET_A}\npush-tok\n{AES_KEY}\n"))
+    argv = ["--appid", APPID_A, "--secret", "-", "--push-token", "-", "--aes-key", "-"]
+    call_command("miniprogram", "add", *argv, stdout=io.StringIO())
+    program = MiniProgram.objects.get()
+    assert (program.secret, program.push_token, program.aes_key) == (SECRET_A, "push-tok", AES_KEY)
+    assert program.push_mode == "safe"
+
+
+@pytest.mark.django_db
+def test_command_reads_secrets_from_files(redis_db, tmp_path):
+    (tmp_path / "token").write_text("push-tok\n")
+    (tmp_path / "key").write_text(AES_KEY)
+    call_command(
+        "miniprogram",
+        "add",
+        *("--appid", APPID_A, "--secret", SECRET_A, "--push-mode", "compatible"),
+        *("--push-token", f"@{tmp_path / 'token'}", "--aes-key", f"@{tmp_path / 'key'}"),
+        stdout=io.StringIO(),
+    )
+    program = MiniProgram.objects.get()
+    assert (program.push_token, program.aes_key, program.push_mode) == (
+        "push-tok",
+        AES_KEY,
+        "compatible",
+    )
+    with pytest.raises(CommandError, match="Cannot read"):
+        call_command("miniprogram", "add", "--appid", APPID_A, "--secret", "@/no/such/file")
+
+
+@pytest.mark.django_db
+def test_command_lists_rows_whose_key_was_dropped(redis_db, settings):
+    miniprogram_create(appid=APPID_A, secret=SECRET_A, name="old key")
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]  # the row's key is gone
+    out = io.StringIO()
+    call_command("miniprogram", "list", stdout=out)
+    assert APPID_A in out.getvalue()
+    assert "old key" in out.getvalue()
+
+
 @pytest.fixture
 def staff_client(client):
     staff = StaffUser.objects.create_superuser("root", "root@example.com", "pw-0123456789")
@@ -152,6 +194,7 @@ def test_admin_never_shows_secrets_and_keeps_them_when_left_empty(staff_client, 
     form = {
         "name": "renamed",
         "enabled": "on",
+        "push_mode": "safe",
         "login_limit_per_openid": "30",
         "login_limit_per_ip": "120",
         "new_secret": "",
@@ -180,3 +223,38 @@ def test_admin_add_requires_the_secret(staff_client, redis_db):
     assert not MiniProgram.objects.exists()
     staff_client.post("/admin/tenants/miniprogram/add/", {**form, "new_secret": SECRET_A})
     assert MiniProgram.objects.get().secret == SECRET_A
+
+
+@pytest.mark.django_db(databases=["default", "admin"])
+def test_admin_add_chooses_safe_push_mode_with_a_key(staff_client, redis_db):
+    form = {
+        "appid": APPID_A,
+        "enabled": "on",
+        "push_mode": "",
+        "login_limit_per_openid": "30",
+        "login_limit_per_ip": "120",
+        "new_secret": SECRET_A,
+        "new_push_token": "push-tok",
+        "new_aes_key": AES_KEY,
+    }
+    response = staff_client.post("/admin/tenants/miniprogram/add/", form)
+    assert response.status_code == 302, response.content[:2000]
+    assert MiniProgram.objects.get().push_mode == "safe"
+
+
+@pytest.mark.django_db(databases=["default", "admin"])
+def test_admin_refuses_an_encrypted_push_mode_without_a_key(staff_client, redis_db):
+    program = miniprogram_create(appid=APPID_A, secret=SECRET_A, push_token="push-tok")
+    form = {
+        "name": "",
+        "enabled": "on",
+        "push_mode": "safe",
+        "login_limit_per_openid": "30",
+        "login_limit_per_ip": "120",
+    }
+    url = f"/admin/tenants/miniprogram/{program.pk}/change/"
+    response = staff_client.post(url, form)
+    assert response.status_code == 200
+    assert "needs the EncodingAESKey" in response.content.decode()
+    program.refresh_from_db()
+    assert program.push_mode == "plain"

@@ -3,7 +3,7 @@
 from django import forms
 from django.contrib import admin
 
-from minihub.tenants.models import MiniProgram
+from minihub.tenants.models import ENCRYPTED_PUSH_MODES, MiniProgram, PushMode
 from minihub.tenants.services import miniprogram_update
 
 SECRET_FIELDS = {
@@ -11,6 +11,9 @@ SECRET_FIELDS = {
     "new_push_token": "push Token",
     "new_aes_key": "EncodingAESKey",
 }
+
+
+AUTOMATIC_PUSH_MODE = "automatic: safe with an EncodingAESKey, else plain"
 
 
 class MiniProgramForm(forms.ModelForm):
@@ -33,23 +36,36 @@ class MiniProgramForm(forms.ModelForm):
             "appid",
             "name",
             "enabled",
+            "push_mode",
             "content_check_enabled",
             "use_legacy_token_api",
             "login_limit_per_openid",
             "login_limit_per_ip",
         ]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is None:  # a new one chooses as `miniprogram add` does
+            mode = self.fields["push_mode"]
+            mode.choices = [("", AUTOMATIC_PUSH_MODE), *PushMode.choices]
+            mode.required, mode.initial = False, ""
+
     def clean(self):
         cleaned = super().clean()
         if self.instance.pk is None and not cleaned.get("new_secret"):
             self.add_error("new_secret", "A new mini-program needs its AppSecret.")
+        has_key = bool(cleaned.get("new_aes_key") or self.instance.aes_key)
+        if not cleaned.get("push_mode"):
+            cleaned["push_mode"] = PushMode.SAFE if has_key else PushMode.PLAIN
+        if cleaned.get("push_mode") in ENCRYPTED_PUSH_MODES and not has_key:
+            self.add_error("push_mode", "This push mode needs the EncodingAESKey.")
         return cleaned
 
 
 @admin.register(MiniProgram)
 class MiniProgramAdmin(admin.ModelAdmin):
     form = MiniProgramForm
-    list_display = ["appid", "name", "enabled", "content_check_enabled", "updated_at"]
+    list_display = ["appid", "name", "enabled", "push_mode", "content_check_enabled", "updated_at"]
     list_filter = ["enabled"]
     search_fields = ["appid", "name"]
 

@@ -3,6 +3,21 @@ from django.db import models
 from minihub.core.encryption import CaseSensitiveCharField, EncryptedTextField
 
 
+class PushMode(models.TextChoices):
+    """How WeChat's message push reaches us, as set in WeChat's console for the mini-program.
+
+    Compatible mode carries the message twice, in clear and encrypted: only the
+    encrypted part is covered by a signature, so only it is read.
+    """
+
+    PLAIN = "plain", "plain text"
+    COMPATIBLE = "compatible", "compatible (clear and encrypted)"
+    SAFE = "safe", "safe (encrypted)"
+
+
+ENCRYPTED_PUSH_MODES = (PushMode.COMPATIBLE, PushMode.SAFE)
+
+
 class MiniProgram(models.Model):
     """One WeChat mini-program served by this deployment: a tenant."""
 
@@ -13,6 +28,13 @@ class MiniProgram(models.Model):
     secret = EncryptedTextField()
     push_token = EncryptedTextField(blank=True, default="")
     aes_key = EncryptedTextField(blank=True, default="", verbose_name="EncodingAESKey")
+    push_mode = models.CharField(
+        max_length=10,
+        choices=PushMode.choices,
+        default=PushMode.PLAIN,
+        help_text="Must match the message push mode chosen in WeChat's console; "
+        "pushes in any other mode are refused.",
+    )
     content_check_enabled = models.BooleanField(
         default=False, help_text="Check nickname changes with msgSecCheck."
     )

@@ -3,7 +3,7 @@
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from minihub.tenants.models import MiniProgram
+from minihub.tenants.models import ENCRYPTED_PUSH_MODES, MiniProgram, PushMode
 from minihub.tenants.selectors import tenant_cache_invalidate
 from minihub.tenants.validators import validate_appid, validate_encoding_aes_key
 
@@ -15,6 +15,10 @@ def _validate(program: MiniProgram) -> None:
     validate_encoding_aes_key(program.aes_key)
     if not program.secret:
         raise ValidationError("A mini-program needs its AppSecret.")
+    if program.push_mode not in PushMode.values:
+        raise ValidationError(f"push mode must be one of {', '.join(PushMode.values)}.")
+    if program.push_mode in ENCRYPTED_PUSH_MODES and not program.aes_key:
+        raise ValidationError(f"Push mode {program.push_mode} needs the EncodingAESKey.")
 
 
 def _invalidate_after_commit(appid: str) -> None:
@@ -29,14 +33,19 @@ def miniprogram_create(
     name: str = "",
     push_token: str = "",
     aes_key: str = "",
+    push_mode: str | None = None,
     content_check_enabled: bool = False,
 ) -> MiniProgram:
+    """push_mode defaults to safe when an EncodingAESKey is given, else plain."""
+    if push_mode is None:
+        push_mode = PushMode.SAFE if aes_key else PushMode.PLAIN
     program = MiniProgram(
         appid=appid,
         secret=secret,
         name=name,
         push_token=push_token,
         aes_key=aes_key,
+        push_mode=push_mode,
         content_check_enabled=content_check_enabled,
     )
     _validate(program)

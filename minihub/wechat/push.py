@@ -9,6 +9,7 @@ replay a captured one) and handled by a job.
 import hashlib
 import json
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import defusedxml
@@ -18,7 +19,7 @@ from django.db import transaction
 from minihub.core.errors import ApiError
 from minihub.core.parsers import json_depth
 from minihub.core.redis import get_redis
-from minihub.tenants.models import MiniProgram
+from minihub.tenants.models import ENCRYPTED_PUSH_MODES, MiniProgram
 from minihub.tenants.selectors import enabled_tenant_get, miniprogram_get
 from minihub.tenants.validators import APPID_PATTERN
 from minihub.wechat import crypto
@@ -28,6 +29,9 @@ from minihub.wechat.push_events import push_event_enqueue
 REPLAY_WINDOW_SECONDS = 300
 SEEN_KEY = "wechat:push-seen:{appid}:{dedupe_key}"
 SEEN_TTL_SECONDS = 3 * 24 * 3600
+NONCE_KEY = "wechat:push-nonce:{appid}:{digest}"
+# A timestamp is fresh from REPLAY_WINDOW_SECONDS before it to as long after it.
+NONCE_TTL_SECONDS = 2 * REPLAY_WINDOW_SECONDS + 60
 MAX_NESTING = 16
 MSG_TYPE_MAX_CHARS = 32
 EVENT_MAX_CHARS = 64
@@ -58,19 +62,29 @@ def push_message_receive(
     msg_signature: str,
     body: bytes,
 ) -> PushEvent | None:
-    """POST: store a pushed message once and have a job handle it; None for a repeat."""
+    """POST: store a pushed message once and have a job handle it; None for a repeat.
+
+    Only the mini-program's configured push mode is accepted: with an
+    EncodingAESKey in use, a plain push (whose signature does not cover the
+    body) would let anyone who saw one push URL post any body.
+    """
     program = _push_program(appid)
-    if encrypt_type == "aes":
-        payload = _safe_mode_payload(
-            program, timestamp=timestamp, nonce=nonce, msg_signature=msg_signature, body=body
-        )
-    elif encrypt_type in ("", "raw"):
-        _require_signature(program, signature=signature, timestamp=timestamp, nonce=nonce)
-        _require_fresh(timestamp)
-        payload = _parse_document(body)
-    else:
+    if encrypt_type not in ("", "raw", "aes"):
         raise ApiError("bad_request", f"Unknown encrypt_type {encrypt_type[:16]!r}.")
-    return _store_once(program, _push_message(payload))
+    encrypted = encrypt_type == "aes"
+    if encrypted != (program.push_mode in ENCRYPTED_PUSH_MODES):
+        raise ApiError(
+            "forbidden", f"This mini-program receives pushes in {program.push_mode} mode only."
+        )
+    if encrypted:
+        encrypt = _encrypted_part(body)
+        _require_msg_signature(program, timestamp, nonce, encrypt, msg_signature)
+    else:
+        _require_signature(program, signature=signature, timestamp=timestamp, nonce=nonce)
+    _require_fresh(timestamp)
+    with _claimed_once(program, timestamp=timestamp, nonce=nonce):
+        payload = _decrypted(program, encrypt) if encrypted else _parse_document(body)
+        return _store_once(program, _push_message(payload))
 
 
 # --- who and whether -------------------------------------------------------------------
@@ -106,14 +120,34 @@ def _require_fresh(timestamp: str) -> None:
         raise ApiError("forbidden", "The push timestamp is outside the replay window.")
 
 
-def _safe_mode_payload(
-    program: MiniProgram, *, timestamp: str, nonce: str, msg_signature: str, body: bytes
-) -> dict:
-    if not program.aes_key:
-        raise ApiError("forbidden", "Safe mode needs the mini-program's EncodingAESKey.")
+@contextmanager
+def _claimed_once(program: MiniProgram, *, timestamp: str, nonce: str):
+    """Each signed (timestamp, nonce) is accepted once: the signature in a logged URL is spent.
+
+    The claim is given back when the push was not stored (refused or failed),
+    so that WeChat's retry of it is not refused as a replay.
+    """
+    digest = hashlib.sha256(f"{timestamp}:{nonce}".encode()).hexdigest()
+    key = NONCE_KEY.format(appid=program.appid, digest=digest)
+    if not get_redis().set(key, 1, nx=True, ex=NONCE_TTL_SECONDS):
+        raise ApiError("forbidden", "This push signature was used before.")
+    try:
+        yield
+    except Exception:
+        get_redis().delete(key)
+        raise
+
+
+def _encrypted_part(body: bytes) -> str:
     encrypt = _parse_document(body).get("Encrypt")
     if not isinstance(encrypt, str) or not encrypt:
-        raise ApiError("bad_request", "A safe-mode push needs an Encrypt field.")
+        raise ApiError("bad_request", "An encrypted push needs an Encrypt field.")
+    return encrypt
+
+
+def _require_msg_signature(
+    program: MiniProgram, timestamp: str, nonce: str, encrypt: str, msg_signature: str
+) -> None:
     # msg_signature covers Encrypt: checked before any decryption is attempted.
     if not crypto.verify_push_msg_signature(
         token=program.push_token,
@@ -123,7 +157,9 @@ def _safe_mode_payload(
         msg_signature=msg_signature,
     ):
         raise ApiError("forbidden", "The push msg_signature does not match.")
-    _require_fresh(timestamp)
+
+
+def _decrypted(program: MiniProgram, encrypt: str) -> dict:
     try:
         plaintext = crypto.decrypt_push_message(
             encrypt=encrypt, encoding_aes_key=program.aes_key, appid=program.appid

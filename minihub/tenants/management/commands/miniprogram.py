@@ -1,13 +1,33 @@
-"""python manage.py miniprogram add | list | disable | enable"""
+"""python manage.py miniprogram add | list | disable | enable
+
+Secrets given as "-" are read from standard input, one line each in the
+order --secret, --push-token, --aes-key; "@PATH" reads one from a file. Both
+keep them out of `ps` and the shell's history.
+"""
 
 import sys
+from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from minihub.tenants.models import MiniProgram
+from minihub.tenants.models import MiniProgram, PushMode
 from minihub.tenants.selectors import miniprogram_list
 from minihub.tenants.services import miniprogram_create, miniprogram_set_enabled
+
+VALUE_SOURCES = "'-' reads it from stdin, '@PATH' from a file"
+
+
+def _secret_value(given: str) -> str:
+    if given == "-":
+        return sys.stdin.readline().strip()
+    if given.startswith("@"):
+        path = Path(given[1:])
+        try:
+            return path.read_text().strip()
+        except OSError as exc:
+            raise CommandError(f"Cannot read {path}: {exc.strerror}.") from exc
+    return given
 
 
 class Command(BaseCommand):
@@ -17,10 +37,18 @@ class Command(BaseCommand):
         actions = parser.add_subparsers(dest="action", required=True)
         add = actions.add_parser("add", help="register a mini-program")
         add.add_argument("--appid", required=True)
-        add.add_argument("--secret", required=True, help="AppSecret; '-' reads it from stdin")
+        add.add_argument("--secret", required=True, help=f"AppSecret; {VALUE_SOURCES}")
         add.add_argument("--name", default="")
-        add.add_argument("--push-token", default="")
-        add.add_argument("--aes-key", default="", help="EncodingAESKey (43 characters)")
+        add.add_argument("--push-token", default="", help=f"message push Token; {VALUE_SOURCES}")
+        add.add_argument(
+            "--aes-key", default="", help=f"EncodingAESKey (43 characters); {VALUE_SOURCES}"
+        )
+        add.add_argument(
+            "--push-mode",
+            choices=PushMode.values,
+            help="message push mode as set in WeChat's console (default: safe with an "
+            "EncodingAESKey, else plain)",
+        )
         add.add_argument("--content-checks", action="store_true", help="check nicknames")
         actions.add_parser("list", help="list mini-programs (never their secrets)")
         for action in ("disable", "enable"):
@@ -30,16 +58,15 @@ class Command(BaseCommand):
     def handle(self, *args, action: str, **options):
         getattr(self, f"_{action}")(**options)
 
-    def _add(self, *, appid, secret, name, push_token, aes_key, content_checks, **_):
-        if secret == "-":  # noqa: S105 - the stdin marker, not a secret
-            secret = sys.stdin.readline().strip()
+    def _add(self, *, appid, secret, name, push_token, aes_key, push_mode, content_checks, **_):
         try:
             program = miniprogram_create(
                 appid=appid,
-                secret=secret,
+                secret=_secret_value(secret),
                 name=name,
-                push_token=push_token,
-                aes_key=aes_key,
+                push_token=_secret_value(push_token),
+                aes_key=_secret_value(aes_key),
+                push_mode=push_mode,
                 content_check_enabled=content_checks,
             )
         except ValidationError as exc:
@@ -47,12 +74,12 @@ class Command(BaseCommand):
         self.stdout.write(f"added {program.appid} ({program.name or 'no name'})")
 
     def _list(self, **_):
-        rows = miniprogram_list()
-        self.stdout.write(f"{'appid':<20} {'enabled':<8} {'checks':<7} name")
-        for program in rows:
+        self.stdout.write(f"{'appid':<20} {'enabled':<8} {'checks':<7} {'push':<11} name")
+        for program in miniprogram_list():
             self.stdout.write(
                 f"{program.appid:<20} {'yes' if program.enabled else 'no':<8} "
-                f"{'on' if program.content_check_enabled else 'off':<7} {program.name}"
+                f"{'on' if program.content_check_enabled else 'off':<7} "
+                f"{program.push_mode:<11} {program.name}"
             )
 
     def _disable(self, *, appid, **_):
