@@ -1,26 +1,17 @@
 """The admin: staff only, throttled logins, an allow-list, and an unguessable URL in production."""
 
-import time
-
 import pytest
 from django.contrib.auth.models import User as StaffUser
 from django.test import override_settings
 
+from config.settings.env import ip_networks
 from minihub.core.admin_site import WINDOW_SECONDS
 from minihub.core.middleware import AdminAllowListMiddleware
 from tests.conftest import APPID_A
-from tests.helpers import MASTER_ENV, app_headers, log_in, manage
+from tests.helpers import MASTER_ENV, app_headers, clear_of_window_edge, log_in, manage
 
 BOTH = ["default", "admin"]
 PAGES = ["/admin/", "/admin/tenants/miniprogram/", "/admin/accounts/user/", "/admin/rq/"]
-
-
-def clear_of_window_edge(margin_seconds: float = 15) -> None:
-    """The login limits count in fixed windows: attempts that straddle a window's end
-    start a new count. Wait (rarely, at most margin_seconds) until they cannot."""
-    left = WINDOW_SECONDS - time.time() % WINDOW_SECONDS
-    if left < margin_seconds:
-        time.sleep(left + 0.1)
 
 
 def assert_gets_nothing(response):
@@ -55,7 +46,7 @@ def test_staff_get_in(client, tenants):
 
 @pytest.mark.django_db(databases=BOTH)
 def test_login_attempts_are_throttled_per_user_name(client, redis_db, settings):
-    clear_of_window_edge()
+    clear_of_window_edge(WINDOW_SECONDS)
     StaffUser.objects.create_superuser("ops", "ops@example.com", "pw-0123456789")
     statuses = [
         client.post("/admin/login/", {"username": "ops", "password": f"wrong-{n}"}).status_code
@@ -71,7 +62,7 @@ def test_login_attempts_are_throttled_per_user_name(client, redis_db, settings):
 
 @pytest.mark.django_db(databases=BOTH)
 def test_login_attempts_are_throttled_per_address(client, redis_db, settings):
-    clear_of_window_edge()
+    clear_of_window_edge(WINDOW_SECONDS)
     settings.ADMIN_LOGIN_ATTEMPTS_PER_IP = 3
     statuses = [
         client.post("/admin/login/", {"username": f"user{n}", "password": "x"}).status_code
@@ -81,7 +72,8 @@ def test_login_attempts_are_throttled_per_address(client, redis_db, settings):
 
 
 def allow_list_response(rf, allowed, remote_addr, real_ip=None, trusted=()):
-    with override_settings(ADMIN_ALLOWED_IPS=allowed, TRUSTED_PROXY_IPS=list(trusted)):
+    proxies = ip_networks("TRUSTED_PROXY_IPS", ",".join(trusted))
+    with override_settings(ADMIN_ALLOWED_IPS=allowed, TRUSTED_PROXY_IPS=proxies):
         middleware = AdminAllowListMiddleware(lambda request: "admin page")
         headers = {"HTTP_X_REAL_IP": real_ip} if real_ip else {}
         request = rf.get("/admin/", REMOTE_ADDR=remote_addr, **headers)

@@ -10,6 +10,7 @@ REQUIRED_IN_MASTER = [
     "REDIS_URL",
     "FIELD_ENCRYPTION_KEYS",
     "ALLOWED_HOSTS",
+    "TRUSTED_PROXY_IPS",
 ]
 
 
@@ -19,6 +20,32 @@ def test_master_refuses_to_start_without_a_required_variable(missing):
     result = manage("check", env=env)
     assert result.returncode != 0
     assert f"The environment variable {missing} is required" in result.stderr
+
+
+@pytest.mark.parametrize("bad_entry", ["10.0.0.0/33", "10.0.0.5/8", "nginx.internal", "none"])
+def test_master_refuses_a_trusted_proxy_that_is_not_an_address_or_network(bad_entry):
+    # "10.0.0.5/8" would silently widen to 10.0.0.0/8; "none" is only valid alone.
+    env = {**MASTER_ENV, "TRUSTED_PROXY_IPS": f"127.0.0.1,{bad_entry}"}
+    result = manage("check", env=env)
+    assert result.returncode != 0
+    assert f"TRUSTED_PROXY_IPS: {bad_entry!r} is" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("value", "networks"),
+    [
+        ("none", []),  # clients connect directly: no address is trusted to speak for them
+        ("None", []),
+        (" 127.0.0.1 , 10.0.0.0/8,::1", ["127.0.0.1/32", "10.0.0.0/8", "::1/128"]),
+    ],
+)
+def test_master_reads_trusted_proxies_as_networks_or_none(value, networks):
+    script = "from django.conf import settings; print([str(n) for n in settings.TRUSTED_PROXY_IPS])"
+    result = manage(
+        "shell", "--no-imports", "-c", script, env={**MASTER_ENV, "TRUSTED_PROXY_IPS": value}
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == repr(networks)
 
 
 def test_master_passes_the_deployment_checklist():

@@ -2,6 +2,8 @@
 
 import pytest
 
+from config.settings.env import ip_networks
+from minihub.core.net import client_ip
 from tests.conftest import APPID_A
 from tests.helpers import app_headers, log_in, manage, test_process_env
 
@@ -57,3 +59,21 @@ def test_the_count_is_shared_with_other_processes(client, tenants, wechat, setti
     result = manage("shell", "--no-imports", "-c", other_process, env=env)
     assert result.stdout.strip().splitlines()[-1] == "[200, 200]", result.stderr
     assert patch_nickname(client, token).status_code == 429
+
+
+@pytest.mark.parametrize(
+    ("peer", "real_ip", "counted_as"),
+    [
+        ("10.1.2.3", "198.51.100.7", "198.51.100.7"),  # a proxy inside a trusted network
+        ("::ffff:10.1.2.3", "198.51.100.7", "198.51.100.7"),  # the same, on a dual-stack socket
+        ("127.0.0.1", "198.51.100.7", "198.51.100.7"),  # a single trusted address
+        ("192.0.2.9", "198.51.100.7", "192.0.2.9"),  # anyone else cannot claim an address
+        ("10.1.2.3", "", "10.1.2.3"),  # a trusted proxy that names nobody
+    ],
+)
+def test_the_client_address_is_believed_from_trusted_proxies_only(
+    rf, settings, peer, real_ip, counted_as
+):
+    settings.TRUSTED_PROXY_IPS = ip_networks("TRUSTED_PROXY_IPS", "10.0.0.0/8,127.0.0.1")
+    request = rf.post("/api/v2/me", REMOTE_ADDR=peer, HTTP_X_REAL_IP=real_ip)
+    assert client_ip(request) == counted_as

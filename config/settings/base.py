@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from config.settings.env import csv_list, env, optional
+from config.settings.env import csv_list, env, ip_networks, optional
 from config.settings.logging import build_logging
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -124,8 +124,8 @@ ALLOWED_HOSTS = csv_list(optional("ALLOWED_HOSTS", ""))
 
 # --- Proxies -------------------------------------------------------------------
 # The client address is taken from X-Real-IP only when the request comes from
-# one of these (nginx); anyone else could forge it.
-TRUSTED_PROXY_IPS = csv_list(optional("TRUSTED_PROXY_IPS", ""))
+# one of these addresses or networks (nginx); anyone else could forge it.
+TRUSTED_PROXY_IPS = ip_networks("TRUSTED_PROXY_IPS", optional("TRUSTED_PROXY_IPS", ""))
 
 # --- Tenants -------------------------------------------------------------------
 TENANT_CACHE_SECONDS = 300

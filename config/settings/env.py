@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+import ipaddress
 import os
 
 import environ
@@ -10,13 +11,14 @@ from django.core.exceptions import ImproperlyConfigured
 env = environ.Env()
 
 
-def require(name: str) -> str:
+def require(name: str, hint: str = "") -> str:
     """The value of a mandatory variable; refuses to start without it."""
     value = os.environ.get(name, "").strip()
     if not value:
         raise ImproperlyConfigured(
             f"The environment variable {name} is required by "
             f"{os.environ.get('DJANGO_SETTINGS_MODULE', 'these settings')} and is not set."
+            + (f" {hint}" if hint else "")
         )
     return value
 
@@ -27,6 +29,27 @@ def optional(name: str, default: str = "") -> str:
 
 def csv_list(value: str) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+NO_NETWORKS = "none"
+
+
+def ip_networks(name: str, value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Comma-separated addresses and networks (10.0.0.0/8), or `none` alone for none on
+    purpose. A bad entry refuses to start, naming the variable: a typo must not quietly
+    trust nobody, and "10.0.0.5/8" must not quietly widen to 10.0.0.0/8."""
+    if value.strip().lower() == NO_NETWORKS:
+        return ()
+    networks = []
+    for entry in csv_list(value):
+        try:
+            networks.append(ipaddress.ip_network(entry))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name}: {entry!r} is not an IP address or a network (like 10.0.0.0/8); "
+                f"write {NO_NETWORKS!r} alone for none."
+            ) from None
+    return tuple(networks)
 
 
 def unguessable_path(secret: str, purpose: str) -> str:

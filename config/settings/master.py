@@ -2,12 +2,21 @@
 
 from config.settings.deployed import *  # noqa: F403
 from config.settings.deployed import SECRET_KEY, SENTRY_DSN
-from config.settings.env import env, optional, unguessable_path
+from config.settings.env import env, ip_networks, optional, require, unguessable_path
 from config.settings.sentry import init_sentry
 
 ENVIRONMENT = "master"
 # Not /admin/: set ADMIN_URL, or find the derived one with `manage.py admin_url`.
 ADMIN_URL = optional("ADMIN_URL", "") or unguessable_path(SECRET_KEY, "admin")
+# Unset, every client behind nginx would share nginx's address and its limits.
+TRUSTED_PROXY_IPS = ip_networks(
+    "TRUSTED_PROXY_IPS",
+    require(
+        "TRUSTED_PROXY_IPS",
+        hint="List the addresses or networks of the proxies (nginx) in front, "
+        "or write TRUSTED_PROXY_IPS=none when clients connect directly.",
+    ),
+)
 # Tables are created by the DBA from `manage.py schema_sql`; `migrate` refuses.
 MIGRATIONS_ALLOWED = False
 

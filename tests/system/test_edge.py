@@ -14,13 +14,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
-from minihub.tenants.services import miniprogram_create
+from tests.helpers import clear_of_window_edge
 from tests.system.nginx import SITE_DIR, nginx_test, running_nginx
 from tests.system.stack import supervised_stack, wrk
 
 pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True)]
 
-APPID = "wxe0000000000000e1"
+WRITE_WINDOW_SECONDS = 60  # API_WRITES_PER_IP_PER_MINUTE
 # wrk is one client address: lift the per-IP limit for load tests only.
 LOAD_TEST_RATE = "100000r/s"
 
@@ -72,13 +72,9 @@ def get_from(base: str, source_ip: str, path: str, headers=None, method="GET", b
     return response.status, response.read()
 
 
-def test_v1_goes_to_legacy_v2_to_minihub_and_the_real_client_ip_is_used(tmp_path, legacy, wechat):
-    program = miniprogram_create(appid=APPID, secret="s")
-    wechat.register_app(APPID, "s")
-    program.login_limit_per_ip = 1
-    program.save()
+def test_v1_goes_to_legacy_and_v2_to_minihub(tmp_path, legacy):
     with (
-        supervised_stack(tmp_path / "app", TRUSTED_PROXY_IPS="127.0.0.1") as app,
+        supervised_stack(tmp_path / "app") as app,
         running_nginx(tmp_path / "nginx", app_ports=[app.port], legacy_port=legacy) as edge,
     ):
         v1 = requests.get(edge + "/api/v1/albums/7", timeout=5)
@@ -87,20 +83,32 @@ def test_v1_goes_to_legacy_v2_to_minihub_and_the_real_client_ip_is_used(tmp_path
         assert v2.json() == {"message": "pong"}
         assert v2.headers["X-Request-ID"]
 
-        login = {"X-Mini-Program": APPID, "Content-Type": "application/json"}
-        body = json.dumps({"code": "not-a-real-code"})
 
-        def login_from(ip, **forged):
-            status, _ = get_from(edge, ip, "/api/v2/auth/login", {**login, **forged}, "POST", body)
+def test_each_client_address_has_its_own_budget_and_only_nginx_may_name_it(
+    tmp_path, legacy, redis_db
+):
+    # A network, not an exact address: nginx's side of the connection is 127.0.0.1.
+    limits = {"TRUSTED_PROXY_IPS": "127.0.0.1/32", "API_WRITES_PER_IP_PER_MINUTE": "1"}
+    with (
+        supervised_stack(tmp_path / "app", **limits) as app,
+        running_nginx(tmp_path / "nginx", app_ports=[app.port], legacy_port=legacy) as edge,
+    ):
+
+        def write_from(base, ip, **headers):
+            """A write (counted before the unknown mini-program is refused): its status."""
+            status, _ = get_from(base, ip, "/api/v2/auth/login", headers, "POST", b"{}")
             return status
 
-        assert login_from("127.0.0.5") == 400  # counted for 127.0.0.5; the code is bad
-        # Forged forwarding headers do not make 127.0.0.5 someone else.
-        assert (
-            login_from("127.0.0.5", **{"X-Forwarded-For": "10.1.2.3", "X-Real-IP": "10.1.2.3"})
-            == 429
-        )
-        assert login_from("127.0.0.6") == 400  # another client has its own budget
+        clear_of_window_edge(WRITE_WINDOW_SECONDS)
+        assert write_from(edge, "127.0.0.2") != 429
+        assert write_from(edge, "127.0.0.2") == 429  # one write a minute per address
+        # Forged forwarding headers do not make 127.0.0.2 someone else: nginx overwrites them.
+        assert write_from(edge, "127.0.0.2", **{"X-Forwarded-For": "10.1.2.3"}) == 429
+        assert write_from(edge, "127.0.0.2", **{"X-Real-IP": "10.1.2.3"}) == 429
+        assert write_from(edge, "127.0.0.3") != 429  # another client, another budget
+        # Straight to gunicorn, X-Real-IP names nobody: the sender is counted.
+        assert write_from(app.base_url, "127.0.0.4", **{"X-Real-IP": "127.0.0.5"}) != 429
+        assert write_from(app.base_url, "127.0.0.4", **{"X-Real-IP": "127.0.0.6"}) == 429
 
 
 def test_three_app_servers_a_dead_one_costs_no_failed_get(tmp_path, legacy):
