@@ -2,14 +2,20 @@
 
 Migrates both SQLite databases, starts the fake WeChat server, registers the
 demo mini-program in both, and serves the API on 127.0.0.1:8000 until
-Ctrl-C, which stops everything this script started.
+Ctrl-C, TERM or HUP, each of which stops everything this script started.
+
+Each server runs in its own process group, stopped as a group; on Linux each is
+also told to exit when this script dies, so that even a SIGKILL of the script
+(which it cannot catch) leaves no server holding the ports.
 """
 
+import ctypes
 import os
 import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
@@ -22,6 +28,10 @@ FAKE_PORT = int(os.environ.get("MINIHUB_FAKE_WECHAT_PORT", "8081"))
 DEMO_APPID = "wx0123456789abcdef"
 DEMO_SECRET = "demo-secret-for-local-runs-only"  # noqa: S105  # pragma: allowlist secret
 FAKE = f"http://{HOST}:{FAKE_PORT}"
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+STOP_TIMEOUT_SECONDS = 10
+# prctl(2) option: the signal a process gets when the thread that started it ends.
+PR_SET_PDEATHSIG = 1
 
 TRY_IT = f"""
 MiniHub is serving http://{HOST}:{PORT}  (fake WeChat at {FAKE}; Ctrl-C stops both)
@@ -42,16 +52,88 @@ def manage(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     )
 
 
-def start_fake_wechat() -> subprocess.Popen:
-    fake = subprocess.Popen(
+class StopRequested(BaseException):
+    """A stop signal arrived; a BaseException, as KeyboardInterrupt is, so no
+    `except Exception` on the way swallows it."""
+
+
+def ignore_stop_signals() -> None:
+    """Once stopping, a second Ctrl-C (or a HUP after a TERM) must not cut the stop short."""
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
+
+
+def raise_stop_requested(signum, frame):
+    ignore_stop_signals()
+    raise StopRequested(signal.Signals(signum).name)
+
+
+@contextmanager
+def stop_signals_held():
+    """Stop signals wait until the block ends: a server started in it is always in
+    the list of what to stop by the time one is handled."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+
+
+class Servers:
+    """The long-running processes this script started, each in its own process group."""
+
+    def __init__(self):
+        self.started: list[subprocess.Popen] = []
+        self.libc = ctypes.CDLL(None) if sys.platform == "linux" else None
+
+    def start(self, args: list[str], **popen_options) -> subprocess.Popen:
+        parent = os.getpid()
+
+        def in_the_child():
+            # The signal mask survives exec: the server must get its stop signals.
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+            if self.libc is not None:
+                self.libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+                if os.getppid() != parent:  # the script died before prctl took effect
+                    os._exit(1)
+
+        with stop_signals_held():
+            process = subprocess.Popen(
+                args,
+                cwd=PROJECT_DIR,
+                stdin=subprocess.DEVNULL,
+                process_group=0,
+                preexec_fn=in_the_child,  # safe: this script runs no threads
+                **popen_options,
+            )
+            self.started.append(process)
+        return process
+
+    def stop(self) -> None:
+        """TERM to each group, KILL to any still running after STOP_TIMEOUT_SECONDS."""
+        ignore_stop_signals()
+        # Signalled only while the leader is unreaped: its pid (the group's id) cannot
+        # have been reused by then.
+        running = [process for process in self.started if process.poll() is None]
+        for process in running:
+            os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+        for process in running:
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def start_fake_wechat(servers: Servers) -> subprocess.Popen:
+    fake = servers.start(
         [PYTHON, "-m", "minihub.wechat.fake", "--host", HOST, "--port", str(FAKE_PORT)],
-        cwd=PROJECT_DIR,
         stdout=subprocess.PIPE,
         text=True,
     )
     ready = fake.stdout.readline()
     if "listening" not in ready:
-        fake.kill()
         sys.exit(f"the fake WeChat server did not start (is port {FAKE_PORT} free?)")
     return fake
 
@@ -74,39 +156,28 @@ def register_demo_app() -> None:
         )
 
 
-def stop(*processes: subprocess.Popen) -> None:
-    for process in processes:
-        if process.poll() is None:
-            process.terminate()
-    deadline = time.monotonic() + 10
-    for process in processes:
-        try:
-            process.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
 def main() -> int:
-    # Ctrl-C must stop us even when started where SIGINT is ignored (a shell's background).
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    # Set even for SIGINT where it is ignored (a shell's background job): Ctrl-C, TERM
+    # and HUP (a closed terminal) all stop what this started.
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, raise_stop_requested)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.debug")
     os.environ.setdefault("WECHAT_API_BASE", FAKE)
-    manage("migrate", "--noinput", "-v0")
-    manage("migrate", "--database", "admin", "--noinput", "-v0")
-    fake = start_fake_wechat()
-    server = None
+    servers = Servers()
     try:
+        # A stop during a manage.py step: subprocess.run kills that step itself.
+        manage("migrate", "--noinput", "-v0")
+        manage("migrate", "--database", "admin", "--noinput", "-v0")
+        start_fake_wechat(servers)
         register_demo_app()
         manage("seed_albums", "--appid", DEMO_APPID, "--count", "50")
-        server = subprocess.Popen(
-            [PYTHON, "manage.py", "runserver", f"{HOST}:{PORT}", "--noreload"], cwd=PROJECT_DIR
-        )
+        server = servers.start([PYTHON, "manage.py", "runserver", f"{HOST}:{PORT}", "--noreload"])
         print(TRY_IT, flush=True)
         return server.wait()
-    except KeyboardInterrupt:
+    except StopRequested:
         return 0
     finally:
-        stop(*(p for p in (server, fake) if p is not None))
+        servers.stop()
 
 
 if __name__ == "__main__":
