@@ -48,6 +48,15 @@ def user_login(*, tenant: TenantInfo, code: str, client_ip: str) -> LoginResult:
     return LoginResult(token=token, created=created, user=user)
 
 
+def _save_fields(user: User, fields: list[str]) -> None:
+    """Write these fields of a user whose row may have been deleted since it was read
+    (an operator deleting it while its token is in use): that is the token's problem."""
+    user.updated_at = timezone.now()
+    values = {name: getattr(user, name) for name in [*fields, "updated_at"]}
+    if not User.objects.filter(pk=user.pk).update(**values):
+        raise ApiError("unauthenticated", "This token's user no longer exists.")
+
+
 def user_logout(*, token_digest: str) -> None:
     token_revoke(token_digest=token_digest)
 
@@ -66,7 +75,7 @@ def user_update_profile(
         user.avatar_url = avatar_url
         changed.append("avatar_url")
     if changed:
-        user.save(update_fields=[*changed, "updated_at"])
+        _save_fields(user, changed)
     return user
 
 
@@ -79,7 +88,7 @@ def user_bind_phone(*, user: User, tenant: TenantInfo, code: str) -> User:
     if info.watermark_appid and info.watermark_appid != tenant.appid:
         raise ApiError("decrypt_failed", "The phone number was issued to another mini-program.")
     user.phone = info.phone_number
-    user.save(update_fields=["phone", "updated_at"])
+    _save_fields(user, ["phone"])
     return user
 
 
@@ -137,5 +146,5 @@ def _apply_userinfo(user: User, data: dict) -> User:
     unionid = data.get("unionId")
     if isinstance(unionid, str) and unionid:
         user.unionid = unionid[:64]
-    user.save(update_fields=["nickname", "avatar_url", "unionid", "updated_at"])
+    _save_fields(user, ["nickname", "avatar_url", "unionid"])
     return user

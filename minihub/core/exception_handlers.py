@@ -5,7 +5,8 @@ import logging
 import redis
 import sqlalchemy.exc
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.core.exceptions import ValidationError as ServiceValidationError
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError
 from django.http import Http404
 from django.http.request import RawPostDataException
 from ninja import NinjaAPI
@@ -49,6 +50,23 @@ def on_http_error(request, exc: HttpError):
     return error_response(CODE_FOR_STATUS.get(status, "bad_request"), str(exc), status=status)
 
 
+def on_service_validation_error(request, exc: ServiceValidationError):
+    """A service refused its arguments (Django's ValidationError): the client's input."""
+    if hasattr(exc, "error_dict"):
+        fields = [
+            {"loc": ["body", name], "msg": " ".join(messages)}
+            for name, messages in exc.message_dict.items()
+        ]
+        return error_response("validation_error", "The request is not valid.", fields=fields)
+    return error_response("validation_error", " ".join(exc.messages), fields=[])
+
+
+def on_integrity_error(request, exc: IntegrityError):
+    # A unique or foreign key a concurrent request changed first: retrying may succeed.
+    logger.warning("integrity conflict in %s %s: %s", request.method, request.path, exc)
+    return error_response("conflict", "The request conflicted with a concurrent change; retry it.")
+
+
 def on_authentication_error(request, exc: AuthenticationError):
     return error_response("unauthenticated", "A valid bearer token is required.")
 
@@ -90,6 +108,8 @@ def install_exception_handlers(api: NinjaAPI) -> None:
     handlers = {
         ApiError: on_api_error,
         ValidationError: on_validation_error,
+        ServiceValidationError: on_service_validation_error,
+        IntegrityError: on_integrity_error,
         AuthenticationError: on_authentication_error,
         HttpError: on_http_error,
         Http404: on_not_found,
