@@ -19,6 +19,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from minihub.accounts.models import ApiToken, User
+from minihub.core.db import on_primary
 from minihub.core.redis import get_redis
 
 logger = logging.getLogger(__name__)
@@ -90,7 +91,8 @@ def token_authenticate(*, token: str, mini_program_id: int) -> Identity | None:
 
 def _authenticate_from_database(digest: str, mini_program_id: int, *, refill: bool):
     row = (
-        ApiToken.objects.filter(key_hash=digest, revoked_at__isnull=True)
+        on_primary(ApiToken)
+        .filter(key_hash=digest, revoked_at__isnull=True)
         .values("user_id", "mini_program_id", "expires_at")
         .first()
     )

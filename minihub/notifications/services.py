@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, router, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from minihub.accounts.models import User
+from minihub.core.db import on_primary
 from minihub.core.jobs import enqueue_on_commit, retry_with_backoff
 from minihub.notifications import jobs
 from minihub.notifications.models import OutboxMessage, SubscriptionGrant
@@ -46,11 +47,6 @@ PENDING_REQUEUE_AFTER = timedelta(minutes=15)
 MAX_SEND_ATTEMPTS = 10
 SWEEP_BATCH = 500
 NO_GRANT_ERRMSG = "no one-time subscription left for this template"
-
-
-def _primary(model):
-    """Reads that must see the latest writes: replicas lag."""
-    return model.objects.db_manager(router.db_for_write(model))
 
 
 def _user_locked(user_id: int) -> User | None:
@@ -90,7 +86,7 @@ def subscription_grant_record(*, user_id: int, template_ids: list[str]) -> dict[
         for template_id in distinct:
             _grant_add_one(user_id=user_id, template_id=template_id)
         counts = dict(
-            _primary(SubscriptionGrant)
+            on_primary(SubscriptionGrant)
             .filter(user_id=user_id, template_id__in=distinct)
             .values_list("template_id", "remaining")
         )
@@ -118,7 +114,7 @@ def _validate_message(*, template_id: str, data: dict, page: str, idempotency_ke
 
 def _message_with_key(*, mini_program_id: int, idempotency_key: str) -> OutboxMessage | None:
     return (
-        _primary(OutboxMessage)
+        on_primary(OutboxMessage)
         .filter(mini_program_id=mini_program_id, idempotency_key=idempotency_key)
         .first()
     )
@@ -203,7 +199,7 @@ def outbox_messages_requeue_stale() -> int:
     requeued = 0
     for condition in abandoned:
         ids = list(
-            _primary(OutboxMessage)
+            on_primary(OutboxMessage)
             .filter(condition)
             .order_by("id")
             .values_list("id", flat=True)[:SWEEP_BATCH]
@@ -290,7 +286,7 @@ def _claim(message_id: int) -> _Claim | None:
             update_fields=["status", "grant_reserved", "attempts", "lease_expires_at", "updated_at"]
         )
         openid, appid = (
-            _primary(User)
+            on_primary(User)
             .filter(id=message.user_id)
             .values_list("openid", "mini_program__appid")
             .get()

@@ -15,6 +15,7 @@ import redis
 from django.conf import settings
 from django.core.cache import cache
 
+from minihub.core.db import on_primary
 from minihub.core.sentry import register_sensitive_values
 from minihub.tenants.models import MiniProgram
 
@@ -51,8 +52,8 @@ def _info(program: MiniProgram) -> TenantInfo:
 
 
 def miniprogram_get(*, appid: str) -> MiniProgram | None:
-    """The full row, secrets included, straight from the database."""
-    program = MiniProgram.objects.filter(appid=appid).first()
+    """The full row, secrets included, straight from the primary database."""
+    program = on_primary(MiniProgram).filter(appid=appid).first()
     if program is not None:
         # Whatever code does with them, they never reach a Sentry event.
         register_sensitive_values(program.secret, program.push_token, program.aes_key)
@@ -67,7 +68,8 @@ def miniprogram_list() -> list[MiniProgram]:
 
 
 def _load_from_database(appid: str) -> TenantInfo | None:
-    program = MiniProgram.objects.filter(appid=appid, enabled=True).first()
+    # The primary: a lagging replica would put a disabled mini-program back into the cache.
+    program = on_primary(MiniProgram).filter(appid=appid, enabled=True).first()
     return _info(program) if program is not None else None
 
 

@@ -3,6 +3,7 @@
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from minihub.core.db import on_primary
 from minihub.tenants.models import ENCRYPTED_PUSH_MODES, MiniProgram, PushMode
 from minihub.tenants.selectors import tenant_cache_invalidate
 from minihub.tenants.validators import validate_appid, validate_encoding_aes_key
@@ -49,7 +50,7 @@ def miniprogram_create(
         content_check_enabled=content_check_enabled,
     )
     _validate(program)
-    if MiniProgram.objects.filter(appid=appid).exists():
+    if on_primary(MiniProgram).filter(appid=appid).exists():
         raise ValidationError(f"A mini-program with appid {appid} already exists.")
     program.save()
     _invalidate_after_commit(appid)
@@ -69,7 +70,7 @@ def miniprogram_update(*, program: MiniProgram, **changes) -> MiniProgram:
 
 
 def miniprogram_set_enabled(*, appid: str, enabled: bool) -> MiniProgram:
-    program = MiniProgram.objects.get(appid=appid)
+    program = on_primary(MiniProgram).get(appid=appid)
     program.enabled = enabled
     program.save(update_fields=["enabled", "updated_at"])
     _invalidate_after_commit(appid)

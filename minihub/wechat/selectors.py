@@ -1,12 +1,16 @@
 """Reads of the wechat app."""
 
 from minihub.accounts.models import User
+from minihub.core.db import on_primary
 
 
 def user_id_for_openid(*, mini_program_id: int, openid: str) -> int | None:
-    """The id of this mini-program's user with this openid, if that user ever logged in."""
+    """The id of this mini-program's user with this openid, if that user ever logged in.
+
+    From the primary: a push often follows the user's first login by seconds."""
     return (
-        User.objects.filter(mini_program_id=mini_program_id, openid=openid)
+        on_primary(User)
+        .filter(mini_program_id=mini_program_id, openid=openid)
         .values_list("id", flat=True)
         .first()
     )
