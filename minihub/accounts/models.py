@@ -19,6 +19,8 @@ class User(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     last_login_at = models.DateTimeField(null=True, blank=True)
+    # Set by an operator: every token revoked, and no new login until unblocked.
+    blocked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from minihub.accounts.models import User
-from minihub.accounts.tokens import IssuedToken, token_issue, token_revoke
+from minihub.accounts.tokens import IssuedToken, token_issue, token_revoke, user_tokens_revoke
 from minihub.core.errors import ApiError
 from minihub.core.throttle import rate_limit
 from minihub.tenants.selectors import TenantInfo, miniprogram_get
@@ -39,6 +39,8 @@ def user_login(*, tenant: TenantInfo, code: str, client_ip: str) -> LoginResult:
         user, created = User.objects.select_for_update().get_or_create(
             mini_program_id=tenant.id, openid=session.openid
         )
+        if user.blocked_at is not None:
+            raise ApiError("forbidden", "This user is blocked in this mini-program.")
         user.session_key = session.session_key  # the old one stops decrypting now
         if session.unionid:
             user.unionid = session.unionid
@@ -55,6 +57,23 @@ def _save_fields(user: User, fields: list[str]) -> None:
     values = {name: getattr(user, name) for name in [*fields, "updated_at"]}
     if not User.objects.filter(pk=user.pk).update(**values):
         raise ApiError("unauthenticated", "This token's user no longer exists.")
+
+
+def user_block(*, user_id: int) -> int:
+    """Revoke every token of the user and refuse its logins; the tokens revoked.
+
+    Under the user's row lock, which a login also takes: no login can slip a
+    new token in between."""
+    with transaction.atomic():
+        user = User.objects.select_for_update().filter(id=user_id).first()
+        if user is None:
+            return 0
+        User.objects.filter(id=user_id).update(blocked_at=timezone.now())
+        return user_tokens_revoke(user_id=user_id)
+
+
+def user_unblock(*, user_id: int) -> None:
+    User.objects.filter(id=user_id).update(blocked_at=None)
 
 
 def user_logout(*, token_digest: str) -> None:

@@ -112,9 +112,32 @@ def _authenticate_from_database(digest: str, mini_program_id: int, *, refill: bo
 
 def token_revoke(*, token_digest: str) -> None:
     """Stop a token at once on every node. Raises if Redis cannot record that."""
-    get_redis().set(
-        CACHE_KEY.format(digest=token_digest), REVOKED, ex=settings.API_TOKEN_TTL_SECONDS
+    _tokens_revoke([token_digest])
+
+
+def user_tokens_revoke(*, user_id: int) -> int:
+    """Stop every live token of a user at once on every node; how many there were.
+
+    Raises if Redis cannot record that. A login running at the same time can
+    still issue one more: callers that must exclude that hold the user's row lock.
+    """
+    digests = list(
+        on_primary(ApiToken)
+        .filter(user_id=user_id, revoked_at__isnull=True, expires_at__gt=timezone.now())
+        .values_list("key_hash", flat=True)
     )
-    ApiToken.objects.filter(key_hash=token_digest, revoked_at__isnull=True).update(
+    _tokens_revoke(digests)
+    return len(digests)
+
+
+def _tokens_revoke(digests: list[str]) -> None:
+    """Tombstones in Redis first (every node sees them at once), then the rows."""
+    if not digests:
+        return
+    pipeline = get_redis().pipeline(transaction=False)
+    for digest in digests:
+        pipeline.set(CACHE_KEY.format(digest=digest), REVOKED, ex=settings.API_TOKEN_TTL_SECONDS)
+    pipeline.execute()
+    ApiToken.objects.filter(key_hash__in=digests, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
