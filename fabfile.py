@@ -9,9 +9,11 @@ On each host (ROOT is --root):
 
     ROOT/releases/<UTC timestamp>-<short sha>/  `git archive` of the ref, a RELEASE file, its .venv
     ROOT/current -> releases/<id>               what supervisor runs; switched atomically
-    ROOT/shared/<env>.env                       the secrets (VAR=value lines), never in the repo
+    ROOT/shared/<env>.env                       the secrets (VAR=value lines, read as data by
+                                                deploy/env_file.py), never in the repo
     ROOT/shared/run/{logs,pids,socks}/          MINIHUB_RUN_DIR
-    ROOT/shared/bin/                            this deploy's helpers (deploy/fabric/)
+    ROOT/shared/bin/                            this deploy's helpers (deploy/fabric/, the env
+                                                file reader deploy/env_file.*)
 
 A new release gets traffic only after a throwaway gunicorn serving it answered
 /api/v2/health. If the live server then does not report it, healthy, within
@@ -37,7 +39,13 @@ from invoke.exceptions import Exit
 
 PROJECT_DIR = Path(__file__).resolve().parent
 HELPERS_DIR = PROJECT_DIR / "deploy" / "fabric"
-HELPERS = (HELPERS_DIR / "probe.py", HELPERS_DIR / "precheck.sh")
+# The env file reader goes with them: the pre-check and the tasks' scripts use it
+# on the host, where the env file and the user it must belong to are.
+ENV_FILE_READER = (PROJECT_DIR / "deploy" / "env_file.py", PROJECT_DIR / "deploy" / "env_file.sh")
+HELPERS = (HELPERS_DIR / "probe.py", HELPERS_DIR / "precheck.sh", *ENV_FILE_READER)
+# Checks the env file before anything else, when no release's .venv may exist yet:
+# the Python that `make install` needs on the host anyway.
+HOST_PYTHON = "python3.11"
 ENVIRONMENTS = ("test", "master")
 DEFAULT_ROOT = "/srv/minihub"
 RELEASE_NAME = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{7,40}$")
@@ -146,10 +154,14 @@ class Host:
             raise StepFailed(step, result.stdout + result.stderr)
         return result.stdout
 
+    def load_env_file(self, python: str) -> str:
+        """A script exporting the env file's variables (read as data by `python`)."""
+        return f". {q(self.bin + '/env_file.sh')} && load_env_file {python} {q(self.env_file)}"
+
     def with_settings(self, release: str, command: str) -> str:
         """A script running `command` in a release with the env file's variables."""
         return (
-            f"cd {q(self.release_dir(release))} && set -a && . {q(self.env_file)} && set +a "
+            f"cd {q(self.release_dir(release))} && {self.load_env_file('.venv/bin/python')} "
             f"&& export DJANGO_SETTINGS_MODULE=config.settings.{self.env} && {command}"
         )
 
@@ -162,7 +174,8 @@ class Host:
     # State -----------------------------------------------------------------------------
 
     def prepare(self) -> None:
-        """The directories, this deploy's helpers, and a check that the secrets exist."""
+        """The directories, this deploy's helpers, and a check of the secrets file: it
+        exists, only its owner (and group) can read it, and every line is valid."""
         try:
             self.sh(
                 "prepare",
@@ -170,10 +183,11 @@ class Host:
                 f"the secrets (VAR=value lines, see the README) first' >&2; exit 1; }}; "
                 f"mkdir -p {q(self.releases)} {q(self.run_dir)} {q(self.bin)}",
             )
+            for helper in HELPERS:
+                self.c.put(str(helper), f"{self.bin}/{helper.name}")
+            self.sh("check the env file", self.load_env_file(HOST_PYTHON))
         except StepFailed as failed:
             raise Exit(f"[{self.label}] {failed.tail}") from failed
-        for helper in HELPERS:
-            self.c.put(str(helper), f"{self.bin}/{helper.name}")
 
     def current_release(self) -> str | None:
         target = self.sh("read current", f"readlink {q(self.current)} || true").strip()
@@ -472,7 +486,7 @@ def logs(c, env, root=DEFAULT_ROOT, program="all", lines=100, follow=False):
     host.sh(
         "logs",
         # Where minihubctl put them: LOG_DIR from the env file, else the run directory.
-        f"set -a && . {q(host.env_file)} && set +a && log_dir=${{LOG_DIR:-$MINIHUB_RUN_DIR/logs}} "
+        f"{host.load_env_file(HOST_PYTHON)} && log_dir=${{LOG_DIR:-$MINIHUB_RUN_DIR/logs}} "
         f"&& tail -n {int(lines)} {'-F' if follow else ''} {files}",
         stream=True,
     )

@@ -6,18 +6,18 @@
 #
 #   precheck.sh RELEASE_DIR RELEASE_ID ENV TIMEOUT_SECONDS
 #
-# MINIHUB_ENV_FILE (the secrets) must be exported.
+# MINIHUB_ENV_FILE (the secrets) must be exported; it is read as data by
+# env_file.sh, uploaded next to this script with probe.py.
 set -euo pipefail
 release_dir=$1 release_id=$2 env_name=$3 timeout=$4
-probe="$(cd "$(dirname "$0")" && pwd)/probe.py"
+helpers="$(cd "$(dirname "$0")" && pwd)"
+probe="$helpers/probe.py"
+# shellcheck source=deploy/env_file.sh
+. "$helpers/env_file.sh"
 cd "$release_dir"
+load_env_file .venv/bin/python "$MINIHUB_ENV_FILE"
 run_dir=$(mktemp -d)
 port=$(.venv/bin/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-
-set -a
-# shellcheck disable=SC1090
-. "$MINIHUB_ENV_FILE"
-set +a
 # After the env file: these belong to the check, never to the live server.
 export DJANGO_SETTINGS_MODULE="config.settings.$env_name" MINIHUB_ROOT="$release_dir" \
   MINIHUB_RUN_DIR="$run_dir" GUNICORN_BIND="127.0.0.1:$port" GUNICORN_WORKERS=1 \

@@ -9,7 +9,7 @@ order, each starting from the state the previous one left.
 import json
 import os
 import re
-import shlex
+import shutil
 import signal
 import subprocess
 from contextlib import contextmanager
@@ -21,6 +21,7 @@ import pytest
 import requests
 
 from tests.helpers import PROJECT_DIR, test_process_env
+from tests.system.env_files import environment_of, hostile_secret_key, write_env_file
 from tests.system.nginx import running_nginx
 from tests.system.sshd import Sshd, running_sshd
 from tests.system.stack import Stack, free_port, wait_until
@@ -77,6 +78,7 @@ class Deployment:
     repo: Path  # a clone of the project; the refs the tests deploy live here
     port: int
     base_sha: str
+    marker: Path  # made if anything reads the env file (its SECRET_KEY) as shell code
     first: subprocess.CompletedProcess | None = None
     stack: Stack = field(init=False)
 
@@ -150,19 +152,19 @@ class Deployment:
         wait_until(lambda: not pidfile.exists(), timeout=60, what="supervisord stopped")
 
 
-def write_env_file(path: Path, port: int, **overrides: str) -> None:
+def write_host_env_file(path: Path, port: int, **overrides: str) -> None:
     """shared/<env>.env on the host: this test run's databases, a small stack."""
-    env = {
-        **test_process_env(**overrides),
-        "DATABASE_POOL_SIZE": "5",
-        "GUNICORN_WORKERS": "2",
-        "MINIHUB_RQ_WORKERS": "1",
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
-        "LOG_FORMAT": "plain",
-    }
-    path.parent.mkdir(parents=True)
-    path.write_text("".join(f"{name}={shlex.quote(value)}\n" for name, value in env.items()))
-    path.chmod(0o600)
+    write_env_file(
+        path,
+        {
+            **test_process_env(**overrides),
+            "DATABASE_POOL_SIZE": "5",
+            "GUNICORN_WORKERS": "2",
+            "MINIHUB_RQ_WORKERS": "1",
+            "GUNICORN_BIND": f"127.0.0.1:{port}",
+            "LOG_FORMAT": "plain",
+        },
+    )
 
 
 @pytest.fixture(scope="module")
@@ -172,10 +174,17 @@ def deployment(tmp_path_factory, django_db_setup):
     subprocess.run(["git", "clone", "-q", str(PROJECT_DIR), str(repo)], check=True)
     port = free_port()
     root = base / "srv" / "minihub"
-    write_env_file(root / "shared" / "test.env", port)
+    marker = base / "marker"
+    # Every task of the module reads a SECRET_KEY full of shell syntax.
+    write_host_env_file(root / "shared" / "test.env", port, SECRET_KEY=hostile_secret_key(marker))
     with running_sshd(base / "sshd") as sshd:
         deployed = Deployment(
-            sshd=sshd, root=root, repo=repo, port=port, base_sha=git(repo, "rev-parse", "HEAD")
+            sshd=sshd,
+            root=root,
+            repo=repo,
+            port=port,
+            base_sha=git(repo, "rev-parse", "HEAD"),
+            marker=marker,
         )
         try:
             deployed.first = deployed.deploy()
@@ -189,8 +198,9 @@ def edge(deployment, tmp_path):
     """nginx (the shipped site) in front of the deployed app."""
     with running_nginx(
         tmp_path / "nginx", app_ports=[deployment.port], legacy_port=free_port()
-    ) as url:
-        yield url
+    ) as running:
+        # The load is on health checks, which nginx also answers over plain HTTP.
+        yield running.http_url
 
 
 @contextmanager
@@ -245,6 +255,64 @@ def test_deploy_makes_the_new_release_live(deployment):
         assert step in first.stdout
     assert "start supervisord (first deploy" in first.stdout
     assert f"live: {release}" in first.stdout
+
+
+def test_the_deploy_reads_the_env_file_as_data(deployment):
+    """migrate, collectstatic, the pre-check and minihubctl all read the env file; its
+    SECRET_KEY reaches the live gunicorn exactly as written, and nothing in it ran."""
+    assert not deployment.marker.exists()
+    gunicorn_environment = environment_of(deployment.stack.pids()["minihub:web"])
+    assert gunicorn_environment["SECRET_KEY"] == hostile_secret_key(deployment.marker)
+
+
+def test_the_precheck_reads_the_env_file_as_data(deployment, tmp_path):
+    """The pre-check alone, as `fab deploy` runs it on the host, on the live release."""
+    marker = tmp_path / "marker"
+    env_file = tmp_path / "test.env"
+    write_host_env_file(env_file, free_port(), SECRET_KEY=hostile_secret_key(marker))
+    release = deployment.current()
+    result = subprocess.run(
+        [
+            "bash",
+            str(deployment.root / "shared" / "bin" / "precheck.sh"),
+            *(str(deployment.root / "releases" / release), release, "test", "60"),
+        ],
+        env={**deployment.ctl_env, "MINIHUB_ENV_FILE": str(env_file)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"release {release}; health: 200" in result.stdout
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    ("mode", "owner", "problem"),
+    [
+        (0o644, "root", "mode 0644 is more open than 0640 (others can read it)"),
+        (0o640, "nobody", "owned by nobody, but this runs as root"),
+    ],
+    ids=["world-readable", "owned-by-another-user"],
+)
+def test_a_deploy_with_an_env_file_others_control_or_read_is_refused(
+    deployment, mode, owner, problem
+):
+    before = deployment.current()
+    releases = deployment.releases()
+    deployment.env_file.chmod(mode)
+    shutil.chown(deployment.env_file, owner)
+    try:
+        result = deployment.deploy()
+    finally:
+        deployment.env_file.chmod(0o600)
+        shutil.chown(deployment.env_file, "root")
+    assert result.returncode != 0
+    assert f"{deployment.env_file}: {problem}" in result.stderr
+    assert "upload" not in result.stdout  # refused before anything reached the host
+    assert deployment.current() == before
+    assert deployment.releases() == releases
+    assert deployment.live_release() == before
 
 
 def test_a_deploy_under_load_through_nginx_fails_no_request(deployment, edge, tmp_path):
@@ -311,7 +379,7 @@ def test_on_master_migrations_never_run(deployment, broken_health):
     """The master schema is the DBA's: a deploy prints `schema_sql`'s pending SQL, never
     runs `migrate`."""
     root = deployment.root.parent / "master"
-    write_env_file(
+    write_host_env_file(
         root / "shared" / "master.env", free_port(), DJANGO_SETTINGS_MODULE="config.settings.master"
     )
     result = deployment.fab(
@@ -375,8 +443,10 @@ def test_rollback_returns_to_the_previous_release_and_status_shows_it(deployment
 
 
 def test_logs_prints_the_app_logs(deployment):
+    deployment.marker.unlink(missing_ok=True)  # `logs` reads the env file too (for LOG_DIR)
     result = deployment.fab("logs", "--program", "access", "--lines", "20")
     assert result.returncode == 0, result.stderr
+    assert not deployment.marker.exists()
     assert "GET /api/v2/health" in result.stdout
     everything = deployment.fab("logs", "--lines", "5")
     for name in ("web.log", "web.access.log", "rq.log", "cron.log"):

@@ -1,12 +1,26 @@
 """The supervised runtime with real processes: supervisord, gunicorn (gevent), RQ workers, cron."""
 
+import contextlib
+import os
+import shutil
 import signal
+import stat
+import subprocess
 import threading
 import time
 
 import pytest
+import requests
 
-from tests.system.stack import kill, supervised_stack, wait_until, wrk
+from tests.system.env_files import environment_of, hostile_secret_key, write_env_file
+from tests.system.stack import (
+    CTL,
+    kill,
+    processes_of_run_dir,
+    supervised_stack,
+    wait_until,
+    wrk,
+)
 
 pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True)]
 
@@ -92,3 +106,78 @@ def test_stop_is_graceful_for_gunicorn(stack):
         timeout=30,
         what="graceful shutdown logged",
     )
+
+
+def test_minihubctl_reads_the_env_file_as_data(tmp_path):
+    marker = tmp_path / "marker"
+    secret_key = hostile_secret_key(marker)
+    env_file = tmp_path / "secrets" / "test.env"
+    write_env_file(env_file, {"SECRET_KEY": secret_key})
+    with supervised_stack(tmp_path, MINIHUB_ENV_FILE=str(env_file)) as stack:
+        gunicorn_environment = environment_of(stack.pids()["minihub:web"])
+    assert not marker.exists()
+    assert gunicorn_environment["SECRET_KEY"] == secret_key
+
+
+@pytest.mark.parametrize(
+    ("mode", "owner", "problem"),
+    [
+        (0o644, "root", "mode 0644 is more open than 0640 (others can read it)"),
+        (0o600, "nobody", "owned by nobody, but this runs as root"),
+    ],
+    ids=["world-readable", "owned-by-another-user"],
+)
+def test_minihubctl_refuses_an_env_file_others_control_or_read(tmp_path, mode, owner, problem):
+    env_file = tmp_path / "secrets" / "test.env"
+    write_env_file(env_file, {"SECRET_KEY": "never-loaded"})
+    env_file.chmod(mode)
+    shutil.chown(env_file, owner)
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": os.environ.get("HOME", "/root"),
+        "MINIHUB_RUN_DIR": str(tmp_path),
+        "MINIHUB_ENV_FILE": str(env_file),
+    }
+    try:
+        result = subprocess.run(
+            [CTL, "test", "start"], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode != 0
+        assert f"{env_file}: {problem}" in result.stderr
+        assert not (tmp_path / "pids" / "supervisord.pid").exists()
+    finally:
+        for pid in processes_of_run_dir(tmp_path):  # what a start that went ahead left
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def common_umask():
+    """The umask most login shells have (022): log files must not depend on the caller's."""
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+def test_log_files_and_their_directories_are_closed_to_others(common_umask, tmp_path):
+    logs = tmp_path / "logs"
+    # Small files: supervisord rotates web.access.log after a few requests.
+    with supervised_stack(tmp_path, MINIHUB_LOG_MAXBYTES="2KB") as stack:
+        wait_until(
+            lambda: (
+                requests.get(stack.base_url + "/api/v2/health/live", timeout=2).ok
+                and (logs / "web.access.log.1").exists()
+            ),
+            timeout=30,
+            what="web.access.log rotated",
+        )
+        modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in logs.iterdir()}
+        directory_modes = {
+            name: stat.S_IMODE((tmp_path / name).stat().st_mode)
+            for name in ("logs", "pids", "socks")
+        }
+    expected = {"supervisord.log", "web.log", "web.access.log", "web.access.log.1", "rq.log"}
+    assert expected <= set(modes)
+    # 0640 at most: no write for the group, nothing for others.
+    assert {name: f"{mode:04o}" for name, mode in modes.items() if mode & 0o037} == {}
+    assert {name: f"{mode:04o}" for name, mode in directory_modes.items() if mode & 0o027} == {}
