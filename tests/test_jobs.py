@@ -26,7 +26,7 @@ def test_a_job_is_enqueued_once_the_transaction_commits(rq_queues):
         enqueue_on_commit(jobs_for_tests.failing_job, "later", queue="low", timeout=30)
         assert rq_queues["low"].count == 0  # not before the commit
     (job,) = rq_queues["low"].jobs
-    assert job.args == ("later",)
+    assert job.args == ["later"]  # stored as JSON
     assert job.timeout == 30
     assert job.result_ttl == 0  # results are not kept unless asked
 

@@ -119,6 +119,8 @@ JOB_QUEUES = ("high", "default", "low")
 # True in debug: jobs run in-process right after the transaction commits.
 JOBS_RUN_INLINE = False
 RQ = {"WORKER_CLASS": "minihub.core.jobs.MiniHubWorker"}
+# JSON, not pickle, in every queue; MiniHubWorker reads with it whatever its command line says.
+JOB_SERIALIZER = "minihub.core.serializers.JobSerializer"
 
 ALLOWED_HOSTS = csv_list(optional("ALLOWED_HOSTS", ""))
 

@@ -29,7 +29,10 @@ REDIS_POOL_TIMEOUT_SECONDS = 5
 REDIS_SOCKET_TIMEOUT_SECONDS = 2
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 JOBS_RUN_INLINE = True
-RQ_QUEUES = {name: {"URL": REDIS_URL or "redis://127.0.0.1:6379/0"} for name in JOB_QUEUES}  # noqa: F405
+RQ_QUEUES = {
+    name: {"URL": REDIS_URL or "redis://127.0.0.1:6379/0", "SERIALIZER": JOB_SERIALIZER}  # noqa: F405
+    for name in JOB_QUEUES  # noqa: F405
+}
 
 # A fixed key: local data only. Never used outside `debug`.
 FIELD_ENCRYPTION_KEYS = csv_list(

@@ -39,10 +39,12 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "minihub",
+        # JSON, not pickle: nothing read from Redis can run code.
+        "OPTIONS": {"serializer": "minihub.core.serializers.CacheSerializer"},
     }
 }
 RQ_QUEUES = {
-    name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 300}
+    name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 300, "SERIALIZER": JOB_SERIALIZER}  # noqa: F405
     for name in JOB_QUEUES  # noqa: F405
 }
 

@@ -17,6 +17,7 @@ from django.db import close_old_connections, connections, transaction
 from rq import Retry, Worker
 
 from minihub.core.logging import bind_request_id, unbind_request_id
+from minihub.core.serializers import JobSerializer
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +81,10 @@ class MiniHubWorker(Worker):
     line and Sentry event, and no database connection shared across the fork
     or kept from one job to the next.
     """
+
+    def __init__(self, *args, serializer=None, **kwargs):
+        # Never pickle, whatever `rqworker --serializer` says (its default is pickle).
+        super().__init__(*args, serializer=JobSerializer, **kwargs)
 
     def execute_job(self, job, queue):
         # The work horse is a fork: it must not inherit an open connection.
