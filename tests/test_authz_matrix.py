@@ -168,6 +168,9 @@ EXPECTED: dict[tuple[str, str], Row] = {
     ("PATCH", "/me"): Row(
         *USER_ONLY_200, body=lambda world: {"nickname": "matrix"}, mass_assignment=422
     ),
+    ("POST", "/me"): Row(
+        *USER_ONLY_200, body=lambda world: {"nickname": "matrix"}, mass_assignment=422
+    ),
     ("POST", "/me/phone"): Row(*USER_ONLY_200, body=phone_body, mass_assignment=200),
     ("POST", "/me/userinfo"): Row(*USER_ONLY_200, body=userinfo_body, mass_assignment=200),
     ("POST", "/me/subscriptions"): Row(

@@ -39,6 +39,14 @@ def test_get_me_returns_the_documented_user(client, user_a):
     assert body["phone"] is None
 
 
+def test_post_me_changes_the_profile_like_patch(client, user_a):
+    # wx.request cannot send PATCH: mini-programs use POST /me.
+    response = post_me(client, user_a["token"], "", {"nickname": NICKNAME})
+    assert response.status_code == 200, response.content
+    assert User.objects.get().nickname == NICKNAME
+    assert post_me(client, user_a["token"], "", {"nickname": 5}).status_code == 422
+
+
 def test_emoji_nickname_is_kept_exactly(client, user_a):
     response = patch_me(client, user_a["token"], {"nickname": NICKNAME})
     assert response.status_code == 200

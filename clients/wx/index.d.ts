@@ -163,7 +163,7 @@ export interface AlbumsApi {
 export interface MeApi {
   /** GET /me */
   get(): Promise<User>;
-  /** PATCH /me */
+  /** POST /me (the same as PATCH /me, which wx.request cannot send) */
   update(fields: ProfileUpdate): Promise<User>;
   /** POST /me/phone with the code of <button open-type="getPhoneNumber"> */
   phone(code: string): Promise<User>;

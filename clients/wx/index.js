@@ -306,7 +306,7 @@ function createClient (options) {
     },
     me: {
       get: () => request({ method: 'GET', path: '/me', auth: 'required' }),
-      update: (fields) => request({ method: 'PATCH', path: '/me', data: fields || {}, auth: 'required' }),
+      update: (fields) => request({ method: 'POST', path: '/me', data: fields || {}, auth: 'required' }),
       phone: (code) => request({ method: 'POST', path: '/me/phone', data: { code: code }, auth: 'required' }),
       userinfo: (info) => request({ method: 'POST', path: '/me/userinfo', data: userinfoBody(info), auth: 'required' }),
       favorites: (page) => request({ method: 'GET', path: '/me/favorites', query: pageQuery(page), auth: 'required' })

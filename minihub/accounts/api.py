@@ -58,7 +58,9 @@ def me(request: HttpRequest):
     return _current_user(request)
 
 
-@router.patch(
+# POST too: wx.request, the mini-program's only HTTP client, cannot send PATCH.
+@router.api_operation(
+    ["PATCH", "POST"],
     "/me",
     auth=bearer,
     response={

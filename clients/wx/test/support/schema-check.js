@@ -19,7 +19,7 @@ const OPERATIONS = {
   'POST /auth/login': { helper: 'login', body: { code: null } },
   'POST /auth/logout': { helper: 'logout' },
   'GET /me': { helper: 'me.get' },
-  'PATCH /me': { helper: 'me.update' },
+  'POST /me': { helper: 'me.update' },
   'POST /me/phone': { helper: 'me.phone', body: { code: 'code' } },
   'POST /me/userinfo': { helper: 'me.userinfo' },
   'POST /me/subscriptions': { helper: 'subscriptions.request', body: { template_ids: 'templateIds' } },
@@ -37,6 +37,7 @@ const NOT_FOR_MINI_PROGRAMS = {
   'GET /ping': 'monitoring',
   'GET /health': 'monitoring',
   'GET /health/live': 'monitoring',
+  'PATCH /me': 'wx.request cannot send PATCH: me.update sends POST /me, the same operation',
   'GET /wechat/push/{appid}': "WeChat's servers call it",
   'POST /wechat/push/{appid}': "WeChat's servers call it"
 }
