@@ -40,7 +40,7 @@ TOO_OPEN = (
     (0o004, "others can read it"),
     (0o002, "others can write it"),
     (0o020, "its group can write it"),
-    (0o111 & ~MOST_OPEN_MODE, "it is executable"),
+    (0o111, "it is executable"),
     (0o7000, "it has setuid, setgid or sticky bits"),
 )
 
