@@ -80,9 +80,15 @@ def start_gunicorn(
 
 def start_nginx(processes: Processes, *, prefix: Path, app: Server) -> tuple[Server, Server]:
     """The shipped site in front of `app`, and the static JSON server: (proxy, static)."""
-    listen_port, static_port = free_port(), free_port()
+    listen_port, redirect_port, static_port = free_port(), free_port(), free_port()
     app_port = int(app.base_url.rsplit(":", 1)[1])
-    conf = nginx.render(prefix, listen_port=listen_port, static_port=static_port, app_port=app_port)
+    conf = nginx.render(
+        prefix,
+        listen_port=listen_port,
+        redirect_port=redirect_port,
+        static_port=static_port,
+        app_port=app_port,
+    )
     child = processes.start(
         "nginx",
         [NGINX_BINARY, "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"],
