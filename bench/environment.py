@@ -22,7 +22,8 @@ DEFAULT_DATABASE_URL = "mysql://minihub:minihub-test@127.0.0.1:3306/minihub_benc
 DEFAULT_ADMIN_DATABASE_URL = (
     "mysql://minihub:minihub-test@127.0.0.1:3306/minihub_bench_admin"  # pragma: allowlist secret
 )
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/8"
+# The Redis ACL user of scripts/ensure-services.sh.
+DEFAULT_REDIS_URL = "redis://minihub:minihub-test@127.0.0.1:6379/8"  # pragma: allowlist secret
 TEST_ENV_FILE = PROJECT_DIR / "scripts" / "test.env"
 LIFTED_LIMIT = 10_000_000
 SAFE_DATABASE_NAME = re.compile(r"^[A-Za-z0-9_]{1,64}$")

@@ -26,6 +26,11 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   wait_for redis redis-cli -h 127.0.0.1 -p 6379 ping
 fi
 
+# The deployed settings refuse a Redis without credentials: the tests log in as
+# an ACL user of their own (the shared server's default user is left as it is).
+redis-cli -h 127.0.0.1 -p 6379 ACL SETUSER minihub on '>minihub-test' '~*' '&*' '+@all' >/dev/null \
+  || { echo "error: could not create the Redis ACL user 'minihub' (Redis 6 or later is needed)" >&2; exit 1; }
+
 # The test user may create/drop minihub* and test_minihub* databases only.
 mariadb -uroot <<'SQL'
 CREATE USER IF NOT EXISTS 'minihub'@'localhost' IDENTIFIED BY 'minihub-test';

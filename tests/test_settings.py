@@ -112,3 +112,29 @@ def test_the_admin_middleware_check_passes_as_shipped():
     from minihub.core.checks import admin_middleware_check
 
     assert admin_middleware_check() == []
+
+
+@pytest.mark.parametrize("settings_module", ["config.settings.master", "config.settings.test"])
+@pytest.mark.parametrize(
+    "url", ["redis://127.0.0.1:6379/0", "redis://minihub@127.0.0.1:6379/0", "rediss://host/0"]
+)
+def test_deployed_settings_refuse_a_redis_url_without_a_password(settings_module, url):
+    env = {**MASTER_ENV, "DJANGO_SETTINGS_MODULE": settings_module, "REDIS_URL": url}
+    result = manage("check", env=env)
+    assert result.returncode != 0
+    assert "REDIS_URL must carry credentials" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://:a-password@127.0.0.1:6379/0",
+        "redis://minihub:a-password@127.0.0.1:6379/0",
+        "rediss://minihub:a-password@redis.internal:6380/0",
+    ],
+)
+def test_deployed_settings_take_a_password_or_an_acl_user(url):
+    script = "from django.conf import settings; print(settings.REDIS_URL)"
+    result = manage("shell", "--no-imports", "-c", script, env={**MASTER_ENV, "REDIS_URL": url})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == url

@@ -4,7 +4,7 @@ setting comes from the environment, and the mandatory ones fail closed."""
 from config.settings.base import *  # noqa: F403
 from config.settings.base import ADMIN_APP_LABELS
 from config.settings.database import databases_from_urls, install_driver
-from config.settings.env import csv_list, env, optional, require
+from config.settings.env import csv_list, env, optional, redis_url_with_credentials, require
 
 DEBUG = False
 SECRET_KEY = require("SECRET_KEY")
@@ -30,7 +30,7 @@ else:
     del DATABASES["admin"]
     DATABASE_APPS_MAPPING = {}
 
-REDIS_URL = require("REDIS_URL")
+REDIS_URL = redis_url_with_credentials("REDIS_URL")
 REDIS_MAX_CONNECTIONS = env.int("REDIS_MAX_CONNECTIONS", default=50)
 REDIS_POOL_TIMEOUT_SECONDS = env.float("REDIS_POOL_TIMEOUT_SECONDS", default=5)
 REDIS_SOCKET_TIMEOUT_SECONDS = env.float("REDIS_SOCKET_TIMEOUT_SECONDS", default=2)

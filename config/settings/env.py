@@ -4,6 +4,7 @@ import hashlib
 import hmac
 import ipaddress
 import os
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -56,3 +57,19 @@ def unguessable_path(secret: str, purpose: str) -> str:
     """A URL path segment derived from a secret: stable on every node, unguessable outside."""
     digest = hmac.new(secret.encode(), purpose.encode(), hashlib.sha256).hexdigest()
     return f"{purpose}-{digest[:20]}/"
+
+
+def redis_url_with_credentials(name: str) -> str:
+    """A mandatory Redis URL that carries a password (and an ACL user, if any).
+
+    An open Redis lets anyone who reaches it read tokens and rewrite counters;
+    MiniHub's deployed environments refuse to start against one.
+    """
+    url = require(name)
+    if not urlsplit(url).password:
+        raise ImproperlyConfigured(
+            f"{name} must carry credentials: redis://:PASSWORD@host:6379/0 or "
+            f"redis://USER:PASSWORD@host:6379/0 (rediss:// for TLS). "
+            "Set a password (requirepass) or an ACL user on the Redis server."
+        )
+    return url

@@ -14,6 +14,7 @@ from tests.system.stack import free_port, wait_until
 
 MARIADBD = shutil.which("mariadbd") or "/usr/sbin/mariadbd"
 USER, PASSWORD = "minihub", "private-test"
+REDIS_PASSWORD = "private-test-redis"  # a throwaway server's
 
 
 @dataclass
@@ -24,7 +25,7 @@ class PrivateRedis:
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        return f"redis://:{REDIS_PASSWORD}@127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
         self.port = self.port or free_port()
@@ -41,6 +42,8 @@ class PrivateRedis:
                 "no",
                 "--dir",
                 str(self.directory),
+                "--requirepass",
+                REDIS_PASSWORD,
             ],
             stdout=subprocess.DEVNULL,
         )
@@ -48,7 +51,9 @@ class PrivateRedis:
 
     def _answers(self) -> bool:
         result = subprocess.run(
-            ["redis-cli", "-p", str(self.port), "ping"], capture_output=True, text=True
+            ["redis-cli", "-p", str(self.port), "--no-auth-warning", "-a", REDIS_PASSWORD, "ping"],
+            capture_output=True,
+            text=True,
         )
         return result.stdout.strip() == "PONG"
 
