@@ -22,6 +22,7 @@ from tests.system.stack import free_port, wait_until
 from tests.test_albums import make_album
 
 APPID_NEW = "wxc0000000000000c3"
+GUNICORN = str(PROJECT_DIR / ".venv/bin/gunicorn")
 
 
 class StaleReplicaServer:
@@ -76,8 +77,7 @@ def server(transactional_db, tenants, tmp_path):
     }
     log = (tmp_path / "web.log").open("w")
     process = subprocess.Popen(
-        [str(PROJECT_DIR / ".venv/bin/gunicorn"), "config.wsgi:application"]
-        + ["-c", "deploy/gunicorn.conf.py"],
+        [GUNICORN, "config.wsgi:application", "-c", "deploy/gunicorn.conf.py"],
         cwd=PROJECT_DIR,
         env=env,
         stdout=subprocess.DEVNULL,
