@@ -110,10 +110,10 @@ def start_nginx(processes: Processes, *, prefix: Path, app: Server) -> tuple[Ser
 
 
 def start_fake_wechat(processes: Processes, *, env: dict[str, str], app: str) -> Server:
-    """`python -m minihub.wechat.fake --port 0 --app APPID:SECRET`; its URL from its ready line."""
+    """`python -m tools.fake_wechat --port 0 --app APPID:SECRET`; its URL from its ready line."""
     child = processes.start(
         "fake-wechat",
-        [PYTHON, "-m", "minihub.wechat.fake", "--port", "0", "--app", app],
+        [PYTHON, "-m", "tools.fake_wechat", "--port", "0", "--app", app],
         env=env,
     )
     deadline = time.monotonic() + START_TIMEOUT_SECONDS

@@ -128,7 +128,7 @@ class Servers:
 
 def start_fake_wechat(servers: Servers) -> subprocess.Popen:
     fake = servers.start(
-        [PYTHON, "-m", "minihub.wechat.fake", "--host", HOST, "--port", str(FAKE_PORT)],
+        [PYTHON, "-m", "tools.fake_wechat", "--host", HOST, "--port", str(FAKE_PORT)],
         stdout=subprocess.PIPE,
         text=True,
     )

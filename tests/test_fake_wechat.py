@@ -10,8 +10,8 @@ import time
 import pytest
 import requests
 
-from minihub.wechat.fake.server import FakeWeChatServer, State, _raise_stop, _Stop
 from tests.fixtures.fake_wechat import FakeWeChat, fake_wechat_process, running_fake_wechat
+from tools.fake_wechat.server import FakeWeChatServer, State, _raise_stop, _Stop
 
 APPID = "wx0123456789abcdef"
 SECRET = "secret-of-app-one"

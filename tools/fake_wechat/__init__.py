@@ -1,15 +1,16 @@
-"""A fake WeChat API server for tests, local runs and benchmarks.
+"""A fake WeChat API server for tests, local runs and benchmarks (development tooling:
+not part of the shipped `minihub` package).
 
 Standard library only (no Django), so it runs anywhere:
 
-    python -m minihub.wechat.fake --port 0 [--host 127.0.0.1] [--token-ttl 7200]
-                                  [--app APPID:SECRET ...] [--verbose]
+    python -m tools.fake_wechat --port 0 [--host 127.0.0.1] [--token-ttl 7200]
+                               [--app APPID:SECRET ...] [--verbose]
 
 Once ready it prints `fake wechat listening on http://HOST:PORT` (the real
 port when --port is 0) and stops cleanly on SIGTERM or SIGINT. All state
 lives in memory.
 
-WeChat paths (real paths, shapes and error codes; see WECHAT.md). Every
+WeChat paths (real paths, shapes and error codes; see docs/wechat.md). Every
 error is HTTP 200 with {"errcode": N, "errmsg": "... rid: xxxxxxxx-xxxxxxxx-xxxxxxxx"}:
     GET  /sns/jscode2session        GET  /cgi-bin/token
     POST /cgi-bin/stable_token      POST /wxa/business/getuserphonenumber

@@ -1,4 +1,4 @@
-"""`python -m minihub.wechat.fake --port N [--host H] [--token-ttl S] [--app APPID:SECRET]`."""
+"""`python -m tools.fake_wechat --port N [--host H] [--token-ttl S] [--app APPID:SECRET]`."""
 
 from .server import main
 

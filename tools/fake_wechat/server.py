@@ -142,7 +142,7 @@ def _positive_seconds(value: str) -> float:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m minihub.wechat.fake", description="Fake WeChat API server."
+        prog="python -m tools.fake_wechat", description="Fake WeChat API server."
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")

@@ -1,4 +1,4 @@
-"""The WeChat paths: real paths, real JSON shapes, real error codes (see WECHAT.md)."""
+"""The WeChat paths: real paths, real JSON shapes, real error codes (see docs/wechat.md)."""
 
 import re
 import secrets

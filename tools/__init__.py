@@ -1,0 +1,1 @@
+"""Development and test tooling that runs beside MiniHub and is never deployed with it."""
