@@ -258,3 +258,22 @@ def test_admin_refuses_an_encrypted_push_mode_without_a_key(staff_client, redis_
     assert "needs the EncodingAESKey" in response.content.decode()
     program.refresh_from_db()
     assert program.push_mode == "plain"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_push_mode_migration_puts_mini_programs_with_a_key_in_safe_mode():
+    from django.db.migrations.executor import MigrationExecutor
+
+    before, after = [("tenants", "0001_initial")], [("tenants", "0002_miniprogram_push_mode")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    try:
+        old = executor.loader.project_state(before).apps.get_model("tenants", "MiniProgram")
+        old.objects.create(appid=APPID_A, secret="s", aes_key=AES_KEY)
+        old.objects.create(appid="wxb0000000000000b2", secret="s")
+        executor = MigrationExecutor(connection)
+        executor.migrate(after)
+    finally:
+        MigrationExecutor(connection).migrate(executor.loader.graph.leaf_nodes())
+    modes = dict(MiniProgram.objects.values_list("appid", "push_mode"))
+    assert modes == {APPID_A: "safe", "wxb0000000000000b2": "plain"}
