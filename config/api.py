@@ -7,10 +7,10 @@ from minihub.albums.api import router as albums_router
 from minihub.core.api import router as health_router
 from minihub.core.exception_handlers import install_exception_handlers
 from minihub.core.parsers import StrictJsonParser
+from minihub.integrations.wechat.errors import WeChatError
 from minihub.notifications.api import router as notifications_router
 from minihub.wechat.api import router as wechat_router
 from minihub.wechat.api_errors import on_wechat_error
-from minihub.wechat.errors import WeChatError
 
 api = NinjaAPI(
     title="MiniHub API",

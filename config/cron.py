@@ -7,11 +7,8 @@ from rq import cron
 
 from minihub.albums.jobs import PLAYS_FLUSH_TIMEOUT_SECONDS, album_plays_flush_job
 from minihub.notifications.jobs import outbox_sweep_job
-from minihub.wechat.jobs import (
-    access_tokens_refresh_job,
-    push_events_prune_job,
-    push_events_requeue_job,
-)
+from minihub.tenants.jobs import access_tokens_refresh_job
+from minihub.wechat.jobs import push_events_prune_job, push_events_requeue_job
 
 # Keep every mini-program's access token fresh before it expires.
 cron.register(access_tokens_refresh_job, "high", interval=60, job_timeout=120, result_ttl=0)

@@ -62,7 +62,7 @@ SECRET_B = "secret-of-b-0123456789abcdef"
 @pytest.fixture
 def wechat(fake_wechat, settings):
     """The fake WeChat server over real HTTP, reset, with the app pointed at it."""
-    from minihub.wechat.client import _client
+    from minihub.integrations.wechat.client import _client
 
     settings.WECHAT_API_BASE = fake_wechat.base_url
     _client.cache_clear()

@@ -7,9 +7,9 @@ from django.db import connections
 from rq.cron import CronScheduler
 
 from minihub.core.redis import get_redis
+from minihub.tenants import access_tokens as tokens
+from minihub.tenants.jobs import access_tokens_refresh_job
 from minihub.tenants.services import miniprogram_update
-from minihub.wechat import tokens
-from minihub.wechat.jobs import access_tokens_refresh_job
 from tests.conftest import APPID_A, APPID_B
 
 STABLE = "/cgi-bin/stable_token"

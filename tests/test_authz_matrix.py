@@ -34,12 +34,13 @@ from minihub.accounts.models import User
 from minihub.albums import plays_store
 from minihub.albums.models import Favorite
 from minihub.albums.services import album_create
+from minihub.integrations.wechat import crypto
 from minihub.notifications.models import SubscriptionGrant
 from minihub.tenants.services import miniprogram_update
-from minihub.wechat import crypto
 from minihub.wechat.models import PushEvent
 from tests.conftest import APPID_A, APPID_B
 from tests.helpers import log_in
+from tests.wechat_side import encrypt_user_data
 
 SESSION_KEY = base64.b64encode(b"matrix-session-k").decode()
 OPENIDS = {APPID_A: "matrix-openid-a", APPID_B: "matrix-openid-b"}
@@ -134,7 +135,7 @@ def userinfo_body(world: "World") -> dict:
     iv = os.urandom(16)
     data = {"nickName": "矩阵 🎵", "watermark": {"appid": APPID_A, "timestamp": 1700000000}}
     return {
-        "encrypted_data": crypto.encrypt_user_data(data=data, iv=iv, session_key=SESSION_KEY),
+        "encrypted_data": encrypt_user_data(data=data, iv=iv, session_key=SESSION_KEY),
         "iv": base64.b64encode(iv).decode(),
     }
 

@@ -2,9 +2,11 @@
 
 import pytest
 
+from minihub.accounts.services import nickname_check
 from minihub.core.errors import ApiError
+from minihub.integrations.wechat.client import wechat_client
+from minihub.tenants.access_tokens import with_access_token
 from minihub.tenants.selectors import enabled_tenant_get
-from minihub.wechat.content import content_check_text, nickname_check
 from tests.conftest import APPID_A, APPID_B
 from tests.helpers import app_headers, json_post, log_in
 
@@ -162,8 +164,13 @@ def tenant_a(tenants):
     return enabled_tenant_get(appid=APPID_A)
 
 
-def test_content_check_text_returns_the_verdict(tenant_a, wechat):
-    result = content_check_text(tenant=tenant_a, openid="openid-a", text="a risky-word here")
+def test_msg_sec_check_returns_the_verdict(tenant_a, wechat):
+    result = with_access_token(
+        tenant_a.appid,
+        lambda token: wechat_client().msg_sec_check(
+            access_token=token, openid="openid-a", text="a risky-word here"
+        ),
+    )
     assert (result.suggest, result.label) == ("risky", 20001)
 
 

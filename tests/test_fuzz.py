@@ -54,10 +54,11 @@ from minihub.core.errors import ERROR_STATUS
 from minihub.core.middleware import SANE_REQUEST_ID
 from minihub.core.redis import get_redis
 from minihub.core.wsgi import get_wsgi_application
+from minihub.integrations.wechat import crypto
 from minihub.tenants.services import miniprogram_update
-from minihub.wechat import crypto
 from tests.conftest import APPID_A, APPID_B
 from tests.helpers import log_in
+from tests.wechat_side import encrypt_user_data
 
 # 300 per operation keeps this file at about two minutes on a 2-core machine.
 EXAMPLES = int(os.environ.get("MINIHUB_FUZZ_EXAMPLES", "300"))
@@ -223,7 +224,7 @@ def encrypted_userinfo() -> dict[str, str]:
     data = {"nickName": "fuzz 🎵", "watermark": {"appid": APPID_A, "timestamp": 1700000000}}
     iv = b"fuzz-iv-16-bytes"
     return {
-        "encrypted_data": crypto.encrypt_user_data(data=data, iv=iv, session_key=SESSION_KEY),
+        "encrypted_data": encrypt_user_data(data=data, iv=iv, session_key=SESSION_KEY),
         "iv": base64.b64encode(iv).decode(),
     }
 

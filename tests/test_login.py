@@ -70,7 +70,7 @@ def test_two_busy_answers_then_success_still_log_in(client, tenants, wechat):
 
 
 def test_wechat_down_gives_503_with_retry_after_within_5_seconds(client, tenants, settings):
-    from minihub.wechat.client import _client
+    from minihub.integrations.wechat.client import _client
 
     settings.WECHAT_API_BASE = "http://127.0.0.1:1"  # nothing listens there
     _client.cache_clear()

@@ -6,9 +6,10 @@ import os
 import pytest
 
 from minihub.accounts.models import User
-from minihub.wechat import crypto
+from minihub.integrations.wechat import crypto
 from tests.conftest import APPID_A, APPID_B
 from tests.helpers import app_headers, log_in
+from tests.wechat_side import encrypt_user_data
 
 SESSION_KEY = base64.b64encode(b"0123456789abcdef").decode()
 NICKNAME = "🎵音乐🎧 👨‍👩‍👧"
@@ -152,7 +153,7 @@ def encrypted_userinfo(appid=APPID_A, session_key=SESSION_KEY, **fields):
     }
     iv = os.urandom(16)
     return {
-        "encrypted_data": crypto.encrypt_user_data(data=data, iv=iv, session_key=session_key),
+        "encrypted_data": encrypt_user_data(data=data, iv=iv, session_key=session_key),
         "iv": base64.b64encode(iv).decode(),
     }
 

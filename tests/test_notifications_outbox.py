@@ -12,6 +12,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from minihub.integrations.wechat.errors import WeChatUnavailable
 from minihub.notifications.jobs import outbox_message_send_job, outbox_sweep_job
 from minihub.notifications.models import OutboxMessage, SubscriptionGrant
 from minihub.notifications.services import (
@@ -24,7 +25,6 @@ from minihub.notifications.services import (
     subscribe_message_send,
     subscription_grant_record,
 )
-from minihub.wechat.errors import WeChatUnavailable
 from tests.conftest import APPID_A
 from tests.fixtures.jobs import run_worker_burst, start_worker
 from tests.helpers import log_in

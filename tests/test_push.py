@@ -26,7 +26,7 @@ from minihub.notifications.models import SubscriptionGrant
 from minihub.tenants.models import MiniProgram, PushMode
 from minihub.tenants.services import miniprogram_create, miniprogram_set_enabled, miniprogram_update
 from minihub.wechat.models import PushEvent
-from minihub.wechat.push_events import push_event_handle, push_events_prune
+from minihub.wechat.services import push_event_handle, push_events_prune
 from tests.conftest import APPID_A, APPID_B
 from tests.helpers import log_in
 

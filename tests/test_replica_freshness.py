@@ -15,11 +15,11 @@ import requests
 from django.db import connections
 
 from minihub.tenants.services import miniprogram_create, miniprogram_set_enabled, miniprogram_update
-from minihub.wechat import crypto
 from tests.conftest import APPID_A
 from tests.helpers import PROJECT_DIR, test_process_env
 from tests.system.stack import free_port, wait_until
 from tests.test_albums import make_album
+from tests.wechat_side import encrypt_user_data
 
 APPID_NEW = "wxc0000000000000c3"
 GUNICORN = str(PROJECT_DIR / ".venv/bin/gunicorn")
@@ -136,7 +136,7 @@ def test_userinfo_right_after_a_login_uses_that_logins_session_key(server, wecha
     iv = os.urandom(16)
     data = {"nickName": "after login", "watermark": {"appid": APPID_A, "timestamp": 1}}
     body = {
-        "encrypted_data": crypto.encrypt_user_data(data=data, iv=iv, session_key=new_key),
+        "encrypted_data": encrypt_user_data(data=data, iv=iv, session_key=new_key),
         "iv": base64.b64encode(iv).decode(),
     }
     response = server.call("POST", "/me/userinfo", token=token, json=body)

@@ -25,7 +25,7 @@ from config.settings.sentry import init_sentry
 from minihub.accounts import api as accounts_api
 from minihub.core import api as core_api
 from minihub.core.sentry import FILTERED, register_sensitive_values, scrub_event
-from minihub.wechat.client import wechat_client
+from minihub.integrations.wechat.client import wechat_client
 from tests import helpers, jobs_for_tests
 from tests.conftest import APPID_A, SECRET_A
 from tests.fixtures.jobs import run_worker_burst

@@ -10,16 +10,14 @@ import subprocess
 
 import pytest
 
-from minihub.wechat import crypto
-from minihub.wechat.crypto import (
+from minihub.integrations.wechat import crypto
+from minihub.integrations.wechat.crypto import (
     DecryptError,
     SignatureError,
     WatermarkMismatch,
     WeChatCryptoError,
     decrypt_push_message,
     decrypt_user_data,
-    encrypt_push_message,
-    encrypt_user_data,
     login_state_signature,
     push_msg_signature,
     push_signature,
@@ -29,6 +27,7 @@ from minihub.wechat.crypto import (
     verify_push_signature,
     verify_raw_data_signature,
 )
+from tests.wechat_side import encrypt_push_message, encrypt_user_data
 
 # --- WeChat's published example for encryptedData ------------------------------------------
 # WeChat mini-program docs: 开放数据校验与解密, demo code (WXBizDataCrypt demo, all languages).

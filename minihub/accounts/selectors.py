@@ -12,3 +12,15 @@ def user_get(*, user_id: int, mini_program_id: int) -> User:
     if user is None:
         raise ApiError("unauthenticated", "This token's user no longer exists.")
     return user
+
+
+def user_id_for_openid(*, mini_program_id: int, openid: str) -> int | None:
+    """The id of this mini-program's user with this openid, if that user ever logged in.
+
+    From the primary: a push often follows the user's first login by seconds."""
+    return (
+        on_primary(User)
+        .filter(mini_program_id=mini_program_id, openid=openid)
+        .values_list("id", flat=True)
+        .first()
+    )

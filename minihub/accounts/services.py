@@ -11,11 +11,10 @@ from minihub.accounts.models import User
 from minihub.accounts.tokens import IssuedToken, token_issue, token_revoke, user_tokens_revoke
 from minihub.core.errors import ApiError
 from minihub.core.throttle import rate_limit
+from minihub.integrations.wechat import crypto
+from minihub.integrations.wechat.client import SCENE_PROFILE, wechat_client
+from minihub.tenants.access_tokens import with_access_token
 from minihub.tenants.selectors import TenantInfo, miniprogram_get
-from minihub.wechat import crypto
-from minihub.wechat.calls import with_access_token
-from minihub.wechat.client import wechat_client
-from minihub.wechat.content import nickname_check
 
 
 @dataclass(frozen=True)
@@ -78,6 +77,24 @@ def user_unblock(*, user_id: int) -> None:
 
 def user_logout(*, token_digest: str) -> None:
     token_revoke(token_digest=token_digest)
+
+
+def nickname_check(*, tenant: TenantInfo, openid: str, nickname: str) -> None:
+    """Raise content_risky (422) when WeChat calls the nickname risky; "review" passes.
+
+    Clearing a nickname needs no check. WeChat being unreachable is a 503:
+    with checks switched on, an unchecked nickname is not stored.
+    """
+    if not nickname.strip():
+        return
+    result = with_access_token(
+        tenant.appid,
+        lambda token: wechat_client().msg_sec_check(
+            access_token=token, openid=openid, text=nickname, scene=SCENE_PROFILE
+        ),
+    )
+    if result.suggest == "risky":
+        raise ApiError("content_risky", "WeChat's content check refuses this nickname.")
 
 
 def user_update_profile(

@@ -18,9 +18,16 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from minihub.accounts.models import User
+from minihub.accounts.selectors import user_id_for_openid
 from minihub.core.db import on_primary
 from minihub.core.jobs import enqueue_on_commit, retry_with_backoff
-from minihub.notifications import jobs
+from minihub.integrations.wechat.client import wechat_client
+from minihub.integrations.wechat.errors import (
+    WeChatError,
+    WeChatSubscriptionRefused,
+    WeChatUnavailable,
+)
+from minihub.notifications.jobs import outbox_message_send_job
 from minihub.notifications.models import OutboxMessage, SubscriptionGrant
 from minihub.notifications.validators import (
     validate_idempotency_key,
@@ -28,9 +35,8 @@ from minihub.notifications.validators import (
     validate_page,
     validate_template_id,
 )
-from minihub.wechat.calls import with_access_token
-from minihub.wechat.client import wechat_client
-from minihub.wechat.errors import WeChatError, WeChatSubscriptionRefused, WeChatUnavailable
+from minihub.tenants.access_tokens import with_access_token
+from minihub.wechat.models import PushEvent
 
 logger = logging.getLogger(__name__)
 Status = OutboxMessage.Status
@@ -93,6 +99,47 @@ def subscription_grant_record(*, user_id: int, template_ids: list[str]) -> dict[
     return {template_id: counts[template_id] for template_id in distinct}
 
 
+# --- grants from WeChat's subscription pop-up (a pushed event) ----------------------------
+
+
+def _popup_entries(payload: dict) -> list[dict]:
+    """XML: <SubscribeMsgPopupEvent><List>…</List>…; JSON: "List": [...] (or one object)."""
+    container = payload.get("SubscribeMsgPopupEvent", payload)
+    entries = container.get("List") if isinstance(container, dict) else None
+    if isinstance(entries, dict):
+        entries = [entries]
+    return [entry for entry in entries or [] if isinstance(entry, dict)]
+
+
+def accepted_template_ids(payload: dict) -> list[str]:
+    """Template ids the user accepted in the subscription pop-up, in order, once each."""
+    accepted = [
+        entry.get("TemplateId")
+        for entry in _popup_entries(payload)
+        if entry.get("SubscribeStatusString") == "accept"
+    ]
+    return list(dict.fromkeys(t for t in accepted if isinstance(t, str) and t))
+
+
+def subscription_popup_event_handle(event: PushEvent) -> None:
+    """WeChat's subscribe_msg_popup_event (subscribed in apps.py): one more one-time grant
+    per template the user accepted in the pop-up."""
+    template_ids = accepted_template_ids(event.payload)
+    openid = event.payload.get("FromUserName")
+    user_id = (
+        user_id_for_openid(mini_program_id=event.mini_program_id, openid=openid)
+        if isinstance(openid, str) and openid
+        else None
+    )
+    if not template_ids or user_id is None:
+        return  # nothing accepted, or a user who never logged in here
+    try:
+        subscription_grant_record(user_id=user_id, template_ids=template_ids)
+    except ValidationError as exc:
+        # Retrying cannot make these ids valid: handled, with a trace.
+        logger.warning("push event %s: grants not recorded: %s", event.id, exc.messages)
+
+
 # --- the outbox ------------------------------------------------------------------------------
 
 
@@ -129,7 +176,7 @@ def _require_same_message(message: OutboxMessage, wanted: dict) -> None:
 
 def _enqueue_send(message_id: int) -> None:
     enqueue_on_commit(
-        jobs.outbox_message_send_job,
+        outbox_message_send_job,
         message_id,
         timeout=SEND_JOB_TIMEOUT_SECONDS,
         retry=retry_with_backoff(),  # safe: delivery is idempotent, see outbox_message_deliver

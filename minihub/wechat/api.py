@@ -6,7 +6,7 @@ from ninja import Query, Router
 from minihub.accounts.auth import bearer
 from minihub.core.schemas import error_responses
 from minihub.tenants.request import request_tenant
-from minihub.wechat import content, push, qrcode
+from minihub.wechat import services
 from minihub.wechat.schemas import (
     ContentCheckIn,
     ContentCheckOut,
@@ -27,7 +27,7 @@ TOKEN_ERRORS = (
 )
 # bad_request: a malformed request (e.g. too many query parameters) on either method.
 PUSH_ERRORS = ("miniprogram_unknown", "forbidden", "bad_request")
-QRCODE_CACHE_CONTROL = f"private, max-age={qrcode.CACHE_SECONDS}"
+QRCODE_CACHE_CONTROL = f"private, max-age={services.QRCODE_CACHE_SECONDS}"
 
 
 def _plain_text_answer(description: str, example: str) -> dict:
@@ -48,7 +48,7 @@ def _plain_text_answer(description: str, example: str) -> dict:
 )
 def content_check(request: HttpRequest, payload: ContentCheckIn):
     """WeChat's msgSecCheck v2 (scene: comment) of a text by this user; 30 a minute per user."""
-    return content.content_check_for_user(
+    return services.content_check_for_user(
         tenant=request_tenant(request), user_id=request.auth.user_id, text=payload.text
     )
 
@@ -68,7 +68,7 @@ def content_check(request: HttpRequest, payload: ContentCheckIn):
 )
 def qrcode_image(request: HttpRequest, query: Query[QrCodeQuery]):
     """A mini-program code (getUnlimited) opening `page` with `scene`; cached for a day."""
-    image = qrcode.qrcode_get(
+    image = services.qrcode_get(
         tenant=request_tenant(request),
         user_id=request.auth.user_id,
         scene=query.scene,
@@ -88,7 +88,7 @@ def qrcode_image(request: HttpRequest, query: Query[QrCodeQuery]):
 )
 def push_verify(request: HttpRequest, appid: str, query: Query[PushVerifyQuery]):
     """WeChat's check of the message push URL: echostr back if the signature matches."""
-    echostr = push.push_url_verify(
+    echostr = services.push_url_verify(
         appid=appid,
         signature=query.signature,
         timestamp=query.timestamp,
@@ -105,7 +105,7 @@ def push_verify(request: HttpRequest, appid: str, query: Query[PushVerifyQuery])
 )
 def push_receive(request: HttpRequest, appid: str, query: Query[PushMessageQuery]):
     """A pushed message or event, XML or JSON, plain or safe mode; a job handles it."""
-    push.push_message_receive(
+    services.push_message_receive(
         appid=appid,
         signature=query.signature,
         timestamp=query.timestamp,

@@ -3,7 +3,7 @@
 import logging
 
 from minihub.core.errors import error_response
-from minihub.wechat.errors import (
+from minihub.integrations.wechat.errors import (
     WeChatCodeInvalid,
     WeChatError,
     WeChatUnavailable,

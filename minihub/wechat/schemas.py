@@ -4,7 +4,7 @@ from typing import Literal
 from ninja import Schema
 from pydantic import ConfigDict, Field, StrictStr, field_validator
 
-from minihub.wechat.content import CONTENT_MAX_CHARS
+from minihub.wechat.services import CONTENT_MAX_CHARS
 
 # What getUnlimited accepts in `scene` (WeChat's docs).
 SCENE_PATTERN = re.compile(r"[0-9A-Za-z!#$&'()*+,/:;=?@\-._~]{1,32}")

@@ -1,4 +1,4 @@
-"""One exception per family of WeChat error codes (see WECHAT.md)."""
+"""One exception per family of WeChat error codes (docs/wechat.md lists what each means)."""
 
 
 class WeChatError(Exception):

@@ -1,9 +1,10 @@
 """WeChat cryptography: open-data decryption, signatures and message-push safe mode.
 
-Pure functions without Django so that the API client, the push views and the fake WeChat
-server share one implementation. Every failure is one of the exceptions defined here (never
-an ``assert``, which ``python -O`` strips), and every signature comparison goes through
-``hmac.compare_digest`` so that response timing does not leak how much of a guess was right.
+Pure functions without Django, MiniHub's side only: decrypting and checking signatures (the
+tests build what WeChat's side encrypts with tests/wechat_side.py). Every failure is one of
+the exceptions defined here (never an ``assert``, which ``python -O`` strips), and every
+signature comparison goes through ``hmac.compare_digest`` so that response timing does not
+leak how much of a guess was right.
 """
 
 import base64
@@ -11,7 +12,6 @@ import binascii
 import hashlib
 import hmac
 import json
-import os
 import struct
 
 from cryptography.hazmat.primitives import padding
@@ -72,14 +72,6 @@ def _aes_cbc_decrypt(key: bytes, iv: bytes, ciphertext: bytes, *, pad_block: int
         return unpadder.update(padded) + unpadder.finalize()
     except ValueError as exc:
         raise DecryptError("Bad PKCS#7 padding (wrong key, iv or corrupted data).") from exc
-
-
-def _aes_cbc_encrypt(key: bytes, iv: bytes, plaintext: bytes, *, pad_block: int) -> bytes:
-    """Mirror of _aes_cbc_decrypt, used by tests and the fake WeChat server."""
-    padder = padding.PKCS7(pad_block * 8).padder()
-    padded = padder.update(plaintext) + padder.finalize()
-    encryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
-    return encryptor.update(padded) + encryptor.finalize()
 
 
 def _sha1_hex(text: str) -> str:
@@ -143,16 +135,6 @@ def decrypt_user_data(*, encrypted_data: str, iv: str, session_key: str, appid: 
     data = _parse_json_object(plaintext)
     _check_watermark(data, appid)
     return data
-
-
-def encrypt_user_data(*, data: dict, iv: bytes, session_key: str) -> str:
-    """Encrypt data the way WeChat does (for tests and the fake server); base64 result."""
-    if not isinstance(iv, bytes) or len(iv) != AES_BLOCK_BYTES:
-        raise WeChatCryptoError(f"iv must be {AES_BLOCK_BYTES} bytes.")
-    key = _user_data_key(session_key)
-    plaintext = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    ciphertext = _aes_cbc_encrypt(key, iv, plaintext, pad_block=AES_BLOCK_BYTES)
-    return base64.b64encode(ciphertext).decode("ascii")
 
 
 # --- signatures -----------------------------------------------------------------------------
@@ -251,18 +233,3 @@ def decrypt_push_message(*, encrypt: str, encoding_aes_key: str, appid: str) -> 
         return message.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise DecryptError("Push message is not UTF-8.") from exc
-
-
-def encrypt_push_message(
-    *, message: str, encoding_aes_key: str, appid: str, random_prefix: bytes | None = None
-) -> str:
-    """Encrypt a push (or a reply) the way WeChat does; base64 result for the Encrypt field."""
-    if random_prefix is None:
-        random_prefix = os.urandom(PUSH_RANDOM_BYTES)
-    if not isinstance(random_prefix, bytes) or len(random_prefix) != PUSH_RANDOM_BYTES:
-        raise WeChatCryptoError(f"random_prefix must be {PUSH_RANDOM_BYTES} bytes.")
-    key = _push_key(encoding_aes_key)
-    body = message.encode("utf-8")
-    frame = random_prefix + _PUSH_LENGTH.pack(len(body)) + body + appid.encode("utf-8")
-    ciphertext = _aes_cbc_encrypt(key, key[:AES_BLOCK_BYTES], frame, pad_block=PUSH_PAD_BLOCK_BYTES)
-    return base64.b64encode(ciphertext).decode("ascii")

@@ -1,8 +1,11 @@
 """Access tokens per appid: one copy in Redis, fetched single-flight across processes and nodes.
 
-The trap (WECHAT.md, "Tokens"): every fetch from the old /cgi-bin/token kills
-the previous token, so servers refreshing on their own keep killing each
-other's. Here:
+Here, not in minihub/integrations/wechat, because the cache needs the mini-program's stored
+secret; the HTTP calls themselves are the integration's client.
+
+The trap (docs/wechat.md, the access-token trap): every fetch from the old
+/cgi-bin/token kills the previous token, so servers refreshing on their own keep
+killing each other's. Here:
 
 - the stable token (/cgi-bin/stable_token) is used unless a mini-program is
   configured for the old API;
@@ -17,15 +20,21 @@ other's. Here:
 
 import logging
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 import redis
 from django.conf import settings
 
 from minihub.core.redis import get_redis
+from minihub.integrations.wechat.client import AccessToken, wechat_client
+from minihub.integrations.wechat.errors import (
+    WeChatCredentialsRejected,
+    WeChatTokenInvalid,
+    WeChatUnavailable,
+)
 from minihub.tenants.models import MiniProgram
 from minihub.tenants.selectors import miniprogram_get
-from minihub.wechat.client import AccessToken, wechat_client
-from minihub.wechat.errors import WeChatCredentialsRejected, WeChatUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +47,8 @@ LOCK_WAIT_SECONDS = 10
 FORCE_REFRESH_PER_DAY = 20
 FORCE_REFRESH_SPACING_SECONDS = 30
 
+T = TypeVar("T")
+
 
 def _key(appid: str) -> str:
     return TOKEN_KEY.format(appid=appid)
@@ -49,6 +60,16 @@ def access_token_get(*, appid: str) -> str:
     if token:
         return token.decode()
     return _under_lock(appid, lambda stored: stored or _fetch_and_store(appid, force=False))
+
+
+def with_access_token(appid: str, call: Callable[[str], T]) -> T:
+    """Run a token-using call with the current token, and once more with a new one if
+    WeChat rejects it (40001/42001: another process replaced it, or it expired early)."""
+    token = access_token_get(appid=appid)
+    try:
+        return call(token)
+    except WeChatTokenInvalid:
+        return call(access_token_replace(appid=appid, failing_token=token))
 
 
 def access_token_replace(*, appid: str, failing_token: str) -> str:

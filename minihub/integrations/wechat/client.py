@@ -2,8 +2,9 @@
 
 Every call goes through `_call`, which retries -1 (busy), 45011 (minute quota)
 and network failures with exponential backoff, then raises a typed error
-(`minihub.wechat.errors`). Token-using calls take the access token as an
-argument: `minihub.wechat.tokens` owns fetching and caching it.
+(`minihub.integrations.wechat.errors`). Token-using calls take the access token
+as an argument: the caller owns fetching and caching it (minihub/tenants/access_tokens.py),
+because the cache needs the mini-program's stored secret and Redis.
 """
 
 import functools
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 import requests
 from django.conf import settings
 
-from minihub.wechat.errors import (
+from minihub.integrations.wechat.errors import (
     NETWORK_ERRCODE,
     RETRYABLE_ERRCODES,
     WeChatError,
@@ -23,6 +24,12 @@ from minihub.wechat.errors import (
 )
 
 logger = logging.getLogger(__name__)
+
+MSG_SEC_CHECK_PATH = "/wxa/msg_sec_check"
+# msgSecCheck's scenes: 1 profile, 2 comment, 3 forum, 4 social log.
+SCENE_PROFILE = 1
+SCENE_COMMENT = 2
+SUGGESTIONS = ("pass", "review", "risky")
 
 
 @dataclass(frozen=True)
@@ -36,6 +43,12 @@ class Session:
 class AccessToken:
     token: str
     expires_in: int
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    suggest: str  # "pass", "review" or "risky"
+    label: int  # 100 normal; otherwise the category WeChat found (see its docs)
 
 
 @dataclass(frozen=True)
@@ -120,10 +133,22 @@ class WeChatClient:
             watermark_appid=info.get("watermark", {}).get("appid", ""),
         )
 
+    def msg_sec_check(
+        self, *, access_token: str, openid: str, text: str, scene: int = SCENE_COMMENT
+    ) -> CheckResult:
+        """msgSecCheck v2: WeChat's verdict on `text` written by the user `openid`."""
+        answer = self._call(
+            "POST",
+            MSG_SEC_CHECK_PATH,
+            params={"access_token": access_token},
+            json={"version": 2, "openid": openid, "scene": scene, "content": text},
+        )
+        return _verdict(answer)
+
     def call_with_token(
         self, method: str, path: str, *, access_token: str, json: dict | None = None
     ) -> dict | bytes:
-        """The seam for the other token-using APIs (subscribe messages, checks, QR codes)."""
+        """The seam for the other token-using APIs (subscribe messages, QR codes)."""
         return self._call(method, path, params={"access_token": access_token}, json=json)
 
     # --- transport ---------------------------------------------------------------------
@@ -160,6 +185,21 @@ class WeChatClient:
         if errcode:
             raise error_for(errcode, str(data.get("errmsg", "")), path=path)
         return data
+
+
+def _verdict(answer: dict | bytes) -> CheckResult:
+    """errcode 0 only says the check ran; the verdict is result.suggest."""
+    result = answer.get("result") if isinstance(answer, dict) else None
+    suggest = result.get("suggest") if isinstance(result, dict) else None
+    label = result.get("label") if isinstance(result, dict) else None
+    if isinstance(label, str) and label.isascii() and label.isdigit():
+        label = int(label)
+    if suggest not in SUGGESTIONS or not isinstance(label, int) or isinstance(label, bool):
+        # No verdict is no answer: never guess "pass".
+        raise WeChatUnavailable(
+            NETWORK_ERRCODE, "msg_sec_check answered without a verdict", path=MSG_SEC_CHECK_PATH
+        )
+    return CheckResult(suggest=suggest, label=label)
 
 
 @functools.lru_cache(maxsize=4)
