@@ -470,8 +470,7 @@ def test_compatible_mode_reads_only_the_encrypted_part(client, push_tenants):
     miniprogram_update(program=push_tenants.b, push_mode=PushMode.COMPATIBLE)
     encrypt = openssl_encrypt(popup_event_xml(1700000000), aes_key=AES_KEY_B, appid=APPID_B)
     forged_clear_fields = (
-        "<FromUserName><![CDATA[o-forged]]></FromUserName><MsgType>text</MsgType>"
-        "<MsgId>1</MsgId>"
+        "<FromUserName><![CDATA[o-forged]]></FromUserName><MsgType>text</MsgType><MsgId>1</MsgId>"
     )
     assert_success(post_safe(client, encrypt, body_extra=forged_clear_fields))
     event = PushEvent.objects.get()
