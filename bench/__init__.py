@@ -1,1 +1,1 @@
-"""`make bench`: MiniHub's load benchmark, side by side with baselines (README, "Benchmarks")."""
+"""`make bench`: MiniHub's load benchmark, side by side with baselines (bench/README.md)."""

@@ -23,7 +23,7 @@ from bench.environment import (
     DEFAULT_REDIS_URL,
     Stores,
 )
-from bench.outputs import Outputs, previous_run
+from bench.outputs import INDEX, Outputs, previous_run
 from bench.plan import FULL, HEADLINE_CONNECTIONS, QUICK, Plan
 from bench.probes import SIDE_BY_SIDE, SWEEP
 from bench.processes import PROJECT_DIR, Processes, raise_fd_limit
@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     outputs.write(results, plots=plots, report=report)
     shutil.rmtree(run_dir, ignore_errors=True)
-    progress.say(f"done: {outputs.path('md')} (and latest.md)")
+    progress.say(f"done: {outputs.path('md')} (listed in {outputs.directory / INDEX})")
     for target in results["targets"]:
         print(f"  {'met   ' if target['met'] else 'MISSED'} {target['name']}: {target['value']}")
     return 0

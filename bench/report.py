@@ -85,7 +85,7 @@ def _targets(results: dict) -> str:
     )
     return (
         "## Targets\n\n"
-        "The issue's targets for this 2-core machine, load generator on the same box "
+        "MiniHub's targets for a 2-core machine, load generator on the same box "
         "(reported, never asserted):\n\n"
         + _table(["target", "goal", "this run", "", "detail"], rows)
         + f"\n\n{verdict}\n"
@@ -260,7 +260,8 @@ def _matrix(results: dict, images: dict[str, str]) -> str:
         f"{results['matrix_connections']} connections, one fresh gunicorn per cell "
         "(DATABASE_DRIVER x GUNICORN_WORKER_CLASS, everything else shipped; gthread runs "
         "GUNICORN_THREADS=4 threads per worker). mysqlclient is C and blocks gevent's loop "
-        "while it waits for MariaDB; PyMySQL cooperates with it (DESIGN.md, pitfall 1).\n\n"
+        "while it waits for MariaDB; PyMySQL cooperates with it (bench/README.md, "
+        "[Driver and worker class](../README.md#driver-and-worker-class)).\n\n"
         + _table(header, rows)
         + f"\n\n{_matrix_verdict(results['matrix'])}\n\n"
         f"![driver x worker class]({images['matrix']})\n"
@@ -476,7 +477,7 @@ def _method(results: dict) -> str:
     return (
         "## How it was measured\n\n"
         "- Everything on one machine over 127.0.0.1: the servers, MariaDB, Redis, the fake "
-        "WeChat server and the load generators share its cores, as the issue's targets assume.\n"
+        "WeChat server and the load generators share its cores, as MiniHub's targets assume.\n"
         "- MiniHub runs `config.settings.test` on its own databases "
         f"({', '.join(results['databases'])}) and Redis db (`{results['redis_url']}`), with the "
         "shipped `deploy/gunicorn.conf.py` (access log on) and the shipped nginx site. Because "
@@ -517,8 +518,8 @@ def render(results: dict, *, images: dict[str, str]) -> str:
     return "\n".join(sections)
 
 
-def readme_table(results: dict) -> str:
-    """The short table the README carries (pasted at `<!-- bench-table -->`)."""
+def headline_table(results: dict) -> str:
+    """The headline table of a run, as bench/results/INDEX.md carries it."""
     rows = []
     side = results["side_by_side"]
     for endpoint in ("ping", "albums", "me", "login"):

@@ -102,7 +102,7 @@ def quick_run(tmp_path_factory):
 def results(quick_run) -> dict:
     output, finished = quick_run
     assert finished.returncode == 0, finished.stdout[-5000:] + finished.stderr[-5000:]
-    json_files = [p for p in output.glob("*.json") if p.name != "latest.json"]
+    json_files = list(output.glob("*.json"))
     assert len(json_files) == 1, sorted(p.name for p in output.iterdir())
     return json.loads(json_files[0].read_text())
 
@@ -196,24 +196,29 @@ def test_constant_rate_targets_and_machine_are_recorded(results):
 def test_markdown_report_has_every_section_and_links_its_plots(quick_run, results):
     output, _finished = quick_run
     stem = results["json_name"].removesuffix(".json")
-    for name in (f"{stem}.md", "latest.md"):
-        report = (output / name).read_text()
-        positions = [report.index(section) for section in REPORT_SECTIONS]
-        assert positions == sorted(positions), name
-        prefix = stem if name != "latest.md" else "latest"
-        for plot in ("qps", "p99", "matrix"):
-            assert f"]({prefix}-{plot}.png)" in report
-    table = (output / "latest-table.md").read_text()
-    assert "| GET /albums/<id>" in table
+    report = (output / f"{stem}.md").read_text()
+    positions = [report.index(section) for section in REPORT_SECTIONS]
+    assert positions == sorted(positions)
+    for plot in ("qps", "p99", "matrix"):
+        assert f"]({stem}-{plot}.png)" in report
+
+
+def test_each_run_is_kept_once_and_the_index_names_it(quick_run, results):
+    output, _finished = quick_run
+    stem = results["json_name"].removesuffix(".json")
+    assert not list(output.glob("latest*")), sorted(p.name for p in output.iterdir())
+    index = (output / "INDEX.md").read_text()
+    assert f"| [{stem}]({stem}.md) | quick |" in index
+    # A quick run's figures are not the headline: only a full run gets the table.
+    assert "Newest full run" not in index
 
 
 def test_plots_are_valid_png_files(quick_run, results):
     output, _finished = quick_run
     stem = results["json_name"].removesuffix(".json")
-    for prefix in (stem, "latest"):
-        for plot in ("qps", "p99", "matrix"):
-            width, height = _png_size((output / f"{prefix}-{plot}.png").read_bytes())
-            assert width > 200 and height > 200
+    for plot in ("qps", "p99", "matrix"):
+        width, height = _png_size((output / f"{stem}-{plot}.png").read_bytes())
+        assert width > 200 and height > 200
 
 
 def test_the_bench_calls_shipped_what_gunicorn_ships(tmp_path, monkeypatch):
