@@ -175,6 +175,11 @@ def test_command_lists_rows_whose_key_was_dropped(redis_db, settings):
     assert "old key" in out.getvalue()
 
 
+def admin_form(**fields) -> dict:
+    """The admin's mini-program form as a browser posts it: the limits at their defaults."""
+    return {"enabled": "on", "login_limit_per_openid": "30", "login_limit_per_ip": "120", **fields}
+
+
 @pytest.fixture
 def staff_client(client):
     staff = StaffUser.objects.create_superuser("root", "root@example.com", "pw-0123456789")
@@ -191,16 +196,9 @@ def test_admin_never_shows_secrets_and_keeps_them_when_left_empty(staff_client, 
     page = staff_client.get(url).content.decode()
     for secret in (SECRET_A, "push-tok", AES_KEY, "fernet:"):
         assert secret not in page
-    form = {
-        "name": "renamed",
-        "enabled": "on",
-        "push_mode": "safe",
-        "login_limit_per_openid": "30",
-        "login_limit_per_ip": "120",
-        "new_secret": "",
-        "new_push_token": "",
-        "new_aes_key": "",
-    }
+    form = admin_form(
+        name="renamed", push_mode="safe", new_secret="", new_push_token="", new_aes_key=""
+    )
     response = staff_client.post(url, form)
     assert response.status_code == 302, response.content[:2000]
     program.refresh_from_db()
@@ -212,12 +210,7 @@ def test_admin_never_shows_secrets_and_keeps_them_when_left_empty(staff_client, 
 
 @pytest.mark.django_db(databases=["default", "admin"])
 def test_admin_add_requires_the_secret(staff_client, redis_db):
-    form = {
-        "appid": APPID_A,
-        "enabled": "on",
-        "login_limit_per_openid": "30",
-        "login_limit_per_ip": "120",
-    }
+    form = admin_form(appid=APPID_A)
     response = staff_client.post("/admin/tenants/miniprogram/add/", form)
     assert response.status_code == 200  # the form again, with the error
     assert not MiniProgram.objects.exists()
@@ -227,16 +220,13 @@ def test_admin_add_requires_the_secret(staff_client, redis_db):
 
 @pytest.mark.django_db(databases=["default", "admin"])
 def test_admin_add_chooses_safe_push_mode_with_a_key(staff_client, redis_db):
-    form = {
-        "appid": APPID_A,
-        "enabled": "on",
-        "push_mode": "",
-        "login_limit_per_openid": "30",
-        "login_limit_per_ip": "120",
-        "new_secret": SECRET_A,
-        "new_push_token": "push-tok",
-        "new_aes_key": AES_KEY,
-    }
+    form = admin_form(
+        appid=APPID_A,
+        push_mode="",
+        new_secret=SECRET_A,
+        new_push_token="push-tok",
+        new_aes_key=AES_KEY,
+    )
     response = staff_client.post("/admin/tenants/miniprogram/add/", form)
     assert response.status_code == 302, response.content[:2000]
     assert MiniProgram.objects.get().push_mode == "safe"
@@ -245,13 +235,7 @@ def test_admin_add_chooses_safe_push_mode_with_a_key(staff_client, redis_db):
 @pytest.mark.django_db(databases=["default", "admin"])
 def test_admin_refuses_an_encrypted_push_mode_without_a_key(staff_client, redis_db):
     program = miniprogram_create(appid=APPID_A, secret=SECRET_A, push_token="push-tok")
-    form = {
-        "name": "",
-        "enabled": "on",
-        "push_mode": "safe",
-        "login_limit_per_openid": "30",
-        "login_limit_per_ip": "120",
-    }
+    form = admin_form(name="", push_mode="safe")
     url = f"/admin/tenants/miniprogram/{program.pk}/change/"
     response = staff_client.post(url, form)
     assert response.status_code == 200
