@@ -3,9 +3,9 @@
 import threading
 
 import pytest
-from django.core.exceptions import ValidationError
 from django.db import connections, transaction
 
+from minihub.core.errors import ApiError
 from minihub.notifications.models import OutboxMessage, SubscriptionGrant
 from minihub.notifications.services import subscribe_message_send, subscription_grant_record
 from tests.conftest import APPID_A, APPID_B
@@ -24,6 +24,12 @@ def user_a(client, tenants, wechat):
 def user_b(client, tenants, wechat):
     body = log_in(client, wechat, APPID_B, "openid-b")
     return {"token": body["token"], "id": body["user"]["id"]}
+
+
+def refused_fields(error: ApiError) -> list[str]:
+    """The arguments a validation_error names."""
+    assert error.code == "validation_error"
+    return [field["loc"][-1] for field in error.fields]
 
 
 def subscribe(client, token, body, appid=APPID_A):
@@ -192,13 +198,13 @@ def test_the_service_records_grants_like_the_endpoint(user_a):
 
 @pytest.mark.parametrize("template_ids", [[], "t1", ["ok", ""], ["x" * 129], [None], ["a b"]])
 def test_the_service_refuses_bad_template_ids(user_a, template_ids):
-    with pytest.raises(ValidationError):
+    with pytest.raises(ApiError):
         subscription_grant_record(user_id=user_a["id"], template_ids=template_ids)
     assert SubscriptionGrant.objects.count() == 0
 
 
 def test_the_service_refuses_an_unknown_user(tenants):
-    with pytest.raises(ValidationError):
+    with pytest.raises(ApiError):
         subscription_grant_record(user_id=987654321, template_ids=["t1"])
     assert SubscriptionGrant.objects.count() == 0
 
@@ -270,17 +276,17 @@ def send(user_id: int, **overrides) -> OutboxMessage:
 )
 @pytest.mark.django_db(transaction=True)
 def test_bad_messages_are_refused_and_nothing_is_queued(user_a, rq_queues, field, argument):
-    with pytest.raises(ValidationError) as raised:
+    with pytest.raises(ApiError) as raised:
         send(user_a["id"], **argument)
-    assert field in raised.value.message_dict
+    assert refused_fields(raised.value) == [field]
     assert OutboxMessage.objects.count() == 0
     assert rq_queues["default"].count == 0
 
 
 def test_an_unknown_user_is_refused(tenants):
-    with pytest.raises(ValidationError) as raised:
+    with pytest.raises(ApiError) as raised:
         send(987654321)
-    assert "user" in raised.value.message_dict
+    assert refused_fields(raised.value) == ["user"]
     assert OutboxMessage.objects.count() == 0
 
 
@@ -303,9 +309,9 @@ def test_a_valid_message_is_queued_once_per_idempotency_key(user_a, rq_queues):
 @pytest.mark.django_db(transaction=True)
 def test_reusing_a_key_for_another_message_is_refused(user_a, rq_queues):
     send(user_a["id"])
-    with pytest.raises(ValidationError) as raised:
+    with pytest.raises(ApiError) as raised:
         send(user_a["id"], data={"thing1": {"value": "Something else"}})
-    assert "idempotency_key" in raised.value.message_dict
+    assert refused_fields(raised.value) == ["idempotency_key"]
     assert OutboxMessage.objects.count() == 1
     assert rq_queues["default"].count == 1
 

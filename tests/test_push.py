@@ -18,10 +18,10 @@ from urllib.parse import urlencode
 
 import pytest
 from django.contrib.auth.models import User as StaffUser
-from django.core.exceptions import ValidationError
 from django.test import Client
 from django.utils import timezone
 
+from minihub.core.errors import ApiError
 from minihub.notifications.models import SubscriptionGrant
 from minihub.tenants.models import MiniProgram, PushMode
 from minihub.tenants.services import miniprogram_create, miniprogram_set_enabled, miniprogram_update
@@ -494,7 +494,7 @@ def test_a_new_mini_program_with_an_aes_key_defaults_to_safe_mode(push_tenants):
 @pytest.mark.parametrize("mode", [PushMode.SAFE, PushMode.COMPATIBLE])
 def test_an_encrypted_push_mode_needs_the_aes_key(push_tenants, mode):
     program_c = MiniProgram.objects.get(appid=APPID_C)
-    with pytest.raises(ValidationError, match="EncodingAESKey"):
+    with pytest.raises(ApiError, match="EncodingAESKey"):
         miniprogram_update(program=program_c, push_mode=mode)
 
 

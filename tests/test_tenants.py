@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
+from minihub.core.errors import ApiError
 from minihub.tenants import selectors
 from minihub.tenants.models import MiniProgram
 from minihub.tenants.selectors import enabled_tenant_get
@@ -57,10 +58,9 @@ def test_key_rotation_reencrypts_under_the_new_first_key(settings):
     [("wx123", ""), ("WX0123456789ABCDEF", ""), ("wx0123456789abcdef", "short")],
 )
 def test_invalid_appid_or_aes_key_is_refused(appid, aes_key):
-    from django.core.exceptions import ValidationError
-
-    with pytest.raises(ValidationError):
+    with pytest.raises(ApiError) as refused:
         miniprogram_create(appid=appid, secret="s", aes_key=aes_key)
+    assert (refused.value.code, refused.value.status) == ("validation_error", 422)
     assert MiniProgram.objects.count() == 0
 
 

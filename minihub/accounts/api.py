@@ -4,9 +4,8 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Router
 
 from minihub.accounts import services
-from minihub.accounts.auth import bearer
+from minihub.accounts.auth import bearer, token_user_get
 from minihub.accounts.schemas import LoginIn, LoginOut, PhoneIn, ProfileIn, UserInfoIn, UserOut
-from minihub.accounts.selectors import user_get
 from minihub.core.net import client_ip
 from minihub.core.schemas import AUTHENTICATED_BODY_ERRORS, error_responses
 from minihub.tenants.request import request_tenant
@@ -17,7 +16,9 @@ COMMON_ERRORS = AUTHENTICATED_BODY_ERRORS
 
 
 def _current_user(request: HttpRequest):
-    return user_get(user_id=request.auth.user_id, mini_program_id=request.auth.mini_program_id)
+    return token_user_get(
+        user_id=request.auth.user_id, mini_program_id=request.auth.mini_program_id
+    )
 
 
 @router.post(

@@ -4,6 +4,8 @@ from django.conf import settings
 from django.http import HttpRequest
 from ninja.security import HttpBearer
 
+from minihub.accounts.models import User
+from minihub.accounts.selectors import user_get
 from minihub.accounts.tokens import Identity, token_authenticate
 from minihub.core.errors import ApiError
 from minihub.core.middleware import WRITE_METHODS
@@ -27,6 +29,19 @@ class MiniProgramBearer(HttpBearer):
 
 
 bearer = MiniProgramBearer()
+
+
+def token_user_gone() -> ApiError:
+    """A valid token whose user was deleted since: the token is worth nothing now."""
+    return ApiError("unauthenticated", "This token's user no longer exists.")
+
+
+def token_user_get(*, user_id: int, mini_program_id: int) -> User:
+    """The user an authenticated token names (request.auth's ids); unauthenticated if gone."""
+    user = user_get(user_id=user_id, mini_program_id=mini_program_id)
+    if user is None:
+        raise token_user_gone()
+    return user
 
 
 def optional_identity(request: HttpRequest) -> Identity | None:

@@ -1,17 +1,13 @@
 from minihub.accounts.models import User
 from minihub.core.db import on_primary
-from minihub.core.errors import ApiError
 
 
-def user_get(*, user_id: int, mini_program_id: int) -> User:
-    """A user of this mini-program; always scoped, never by id alone.
+def user_get(*, user_id: int, mini_program_id: int) -> User | None:
+    """A user of this mini-program, or None; always scoped, never by id alone.
 
     From the primary: a request right after a login must see the session key
     that login stored (a lagging replica answers with the previous one)."""
-    user = on_primary(User).filter(id=user_id, mini_program_id=mini_program_id).first()
-    if user is None:
-        raise ApiError("unauthenticated", "This token's user no longer exists.")
-    return user
+    return on_primary(User).filter(id=user_id, mini_program_id=mini_program_id).first()
 
 
 def user_id_for_openid(*, mini_program_id: int, openid: str) -> int | None:

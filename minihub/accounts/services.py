@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from minihub.accounts.auth import token_user_gone
 from minihub.accounts.models import User
 from minihub.accounts.tokens import IssuedToken, token_issue, token_revoke, user_tokens_revoke
 from minihub.core.errors import ApiError
@@ -55,7 +56,7 @@ def _save_fields(user: User, fields: list[str]) -> None:
     user.updated_at = timezone.now()
     values = {name: getattr(user, name) for name in [*fields, "updated_at"]}
     if not User.objects.filter(pk=user.pk).update(**values):
-        raise ApiError("unauthenticated", "This token's user no longer exists.")
+        raise token_user_gone()
 
 
 def user_block(*, user_id: int) -> int:

@@ -1,5 +1,10 @@
-"""The error envelope of the API: one code per kind of failure, one status per code."""
+"""The error envelope of the API: one code per kind of failure, one status per code.
 
+Services raise ApiError, the one domain exception of every app; the API's exception
+handlers turn it into the envelope (minihub/core/exception_handlers.py).
+"""
+
+from django.core.exceptions import ValidationError
 from django.http import JsonResponse
 
 from minihub.core.logging import current_request_id
@@ -65,6 +70,22 @@ class ApiError(Exception):
         self.status = ERROR_STATUS[code]
         self.fields = fields
         self.headers = headers or {}
+
+
+def invalid_arguments(errors: dict[str, list[str]]) -> ApiError:
+    """validation_error naming each refused argument, its messages joined."""
+    fields = [
+        {"loc": ["body", name], "msg": " ".join(messages)} for name, messages in errors.items()
+    ]
+    return ApiError("validation_error", "The request is not valid.", fields=fields)
+
+
+def validation_error_from(exc: ValidationError) -> ApiError:
+    """A validator's refusal as the domain error. Validators raise Django's ValidationError
+    so that admin forms show it on the field; services translate it with this."""
+    if hasattr(exc, "error_dict"):
+        return invalid_arguments(exc.message_dict)
+    return ApiError("validation_error", " ".join(exc.messages), fields=[])
 
 
 def error_body(code: str, message: str, fields: list[dict] | None = None) -> dict:

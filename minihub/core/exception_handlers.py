@@ -12,7 +12,13 @@ from django.http.request import RawPostDataException
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from minihub.core.errors import CODE_FOR_STATUS, ApiError, api_error_response, error_response
+from minihub.core.errors import (
+    CODE_FOR_STATUS,
+    ApiError,
+    api_error_response,
+    error_response,
+    validation_error_from,
+)
 
 logger = logging.getLogger("minihub.errors")
 
@@ -51,14 +57,8 @@ def on_http_error(request, exc: HttpError):
 
 
 def on_service_validation_error(request, exc: ServiceValidationError):
-    """A service refused its arguments (Django's ValidationError): the client's input."""
-    if hasattr(exc, "error_dict"):
-        fields = [
-            {"loc": ["body", name], "msg": " ".join(messages)}
-            for name, messages in exc.message_dict.items()
-        ]
-        return error_response("validation_error", "The request is not valid.", fields=fields)
-    return error_response("validation_error", " ".join(exc.messages), fields=[])
+    """A safety net: services translate validators' refusals to ApiError themselves."""
+    return api_error_response(validation_error_from(exc))
 
 
 def on_integrity_error(request, exc: IntegrityError):

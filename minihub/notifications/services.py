@@ -20,6 +20,7 @@ from django.utils import timezone
 from minihub.accounts.models import User
 from minihub.accounts.selectors import user_id_for_openid
 from minihub.core.db import on_primary
+from minihub.core.errors import ApiError, invalid_arguments, validation_error_from
 from minihub.core.jobs import enqueue_on_commit, retry_with_backoff
 from minihub.integrations.wechat.client import wechat_client
 from minihub.integrations.wechat.errors import (
@@ -66,9 +67,12 @@ def _user_locked(user_id: int) -> User | None:
 
 def _distinct_template_ids(template_ids: list[str]) -> list[str]:
     if not isinstance(template_ids, list | tuple) or not template_ids:
-        raise ValidationError("template_ids must be a non-empty list.", code="invalid")
+        raise ApiError("validation_error", "template_ids must be a non-empty list.")
     for template_id in template_ids:
-        validate_template_id(template_id)
+        try:
+            validate_template_id(template_id)
+        except ValidationError as exc:
+            raise validation_error_from(exc) from exc
     return list(dict.fromkeys(template_ids))
 
 
@@ -88,7 +92,7 @@ def subscription_grant_record(*, user_id: int, template_ids: list[str]) -> dict[
     distinct = _distinct_template_ids(template_ids)
     with transaction.atomic():
         if _user_locked(user_id) is None:
-            raise ValidationError("No such user.", code="invalid")
+            raise ApiError("validation_error", "No such user.")
         for template_id in distinct:
             _grant_add_one(user_id=user_id, template_id=template_id)
         counts = dict(
@@ -135,9 +139,9 @@ def subscription_popup_event_handle(event: PushEvent) -> None:
         return  # nothing accepted, or a user who never logged in here
     try:
         subscription_grant_record(user_id=user_id, template_ids=template_ids)
-    except ValidationError as exc:
+    except ApiError as exc:
         # Retrying cannot make these ids valid: handled, with a trace.
-        logger.warning("push event %s: grants not recorded: %s", event.id, exc.messages)
+        logger.warning("push event %s: grants not recorded: %s", event.id, exc.message)
 
 
 # --- the outbox ------------------------------------------------------------------------------
@@ -156,7 +160,7 @@ def _validate_message(*, template_id: str, data: dict, page: str, idempotency_ke
         except ValidationError as exc:
             errors[field] = exc.messages
     if errors:
-        raise ValidationError(errors)
+        raise invalid_arguments(errors)
 
 
 def _message_with_key(*, mini_program_id: int, idempotency_key: str) -> OutboxMessage | None:
@@ -169,8 +173,8 @@ def _message_with_key(*, mini_program_id: int, idempotency_key: str) -> OutboxMe
 
 def _require_same_message(message: OutboxMessage, wanted: dict) -> None:
     if any(getattr(message, field) != value for field, value in wanted.items()):
-        raise ValidationError(
-            {"idempotency_key": "This key was already used for a different message."}
+        raise invalid_arguments(
+            {"idempotency_key": ["This key was already used for a different message."]}
         )
 
 
@@ -190,7 +194,7 @@ def subscribe_message_send(
 
     The same idempotency_key in the user's mini-program is the same message:
     the first row is returned and nothing more is sent. Reusing a key for a
-    different message is a ValidationError, like any invalid argument.
+    different message is a validation_error, like any invalid argument.
     """
     _validate_message(
         template_id=template_id, data=data, page=page, idempotency_key=idempotency_key
@@ -198,7 +202,7 @@ def subscribe_message_send(
     with transaction.atomic():  # the caller's transaction, or one of its own
         user = _user_locked(user_id)
         if user is None:
-            raise ValidationError({"user": "No such user."})
+            raise invalid_arguments({"user": ["No such user."]})
         wanted = {"user_id": user.id, "template_id": template_id, "data": data, "page": page}
         key = {"mini_program_id": user.mini_program_id, "idempotency_key": idempotency_key}
         message = _message_with_key(**key)

@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from minihub.core.db import on_primary
+from minihub.core.errors import ApiError, validation_error_from
 from minihub.tenants.models import ENCRYPTED_PUSH_MODES, MiniProgram, PushMode
 from minihub.tenants.selectors import tenant_cache_invalidate
 from minihub.tenants.validators import validate_appid, validate_encoding_aes_key
@@ -12,14 +13,21 @@ ENCRYPTED_FIELDS = ("secret", "push_token", "aes_key")
 
 
 def _validate(program: MiniProgram) -> None:
-    validate_appid(program.appid)
-    validate_encoding_aes_key(program.aes_key)
+    try:
+        validate_appid(program.appid)
+        validate_encoding_aes_key(program.aes_key)
+    except ValidationError as exc:
+        raise validation_error_from(exc) from exc
     if not program.secret:
-        raise ValidationError("A mini-program needs its AppSecret.")
+        raise ApiError("validation_error", "A mini-program needs its AppSecret.")
     if program.push_mode not in PushMode.values:
-        raise ValidationError(f"push mode must be one of {', '.join(PushMode.values)}.")
+        raise ApiError(
+            "validation_error", f"push mode must be one of {', '.join(PushMode.values)}."
+        )
     if program.push_mode in ENCRYPTED_PUSH_MODES and not program.aes_key:
-        raise ValidationError(f"Push mode {program.push_mode} needs the EncodingAESKey.")
+        raise ApiError(
+            "validation_error", f"Push mode {program.push_mode} needs the EncodingAESKey."
+        )
 
 
 def _invalidate_after_commit(appid: str) -> None:
@@ -51,7 +59,7 @@ def miniprogram_create(
     )
     _validate(program)
     if on_primary(MiniProgram).filter(appid=appid).exists():
-        raise ValidationError(f"A mini-program with appid {appid} already exists.")
+        raise ApiError("validation_error", f"A mini-program with appid {appid} already exists.")
     program.save()
     _invalidate_after_commit(appid)
     return program

@@ -17,7 +17,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from minihub.accounts.selectors import user_get
+from minihub.accounts.auth import token_user_get
 from minihub.core.errors import ApiError
 from minihub.core.jobs import enqueue_on_commit, retry_with_backoff
 from minihub.core.redis import get_redis
@@ -77,7 +77,7 @@ def content_check_for_user(*, tenant: TenantInfo, user_id: int, text: str) -> Ch
     rate_limit(
         scope="content-check", key=f"{tenant.id}:{user_id}", limit=CHECKS_PER_USER_PER_MINUTE
     )
-    user = user_get(user_id=user_id, mini_program_id=tenant.id)
+    user = token_user_get(user_id=user_id, mini_program_id=tenant.id)
     return with_access_token(
         tenant.appid,
         lambda token: wechat_client().msg_sec_check(

@@ -8,9 +8,9 @@ keep them out of `ps` and the shell's history.
 import sys
 from pathlib import Path
 
-from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from minihub.core.errors import ApiError
 from minihub.tenants.models import MiniProgram, PushMode
 from minihub.tenants.selectors import miniprogram_list
 from minihub.tenants.services import miniprogram_create, miniprogram_set_enabled
@@ -69,8 +69,8 @@ class Command(BaseCommand):
                 push_mode=push_mode,
                 content_check_enabled=content_checks,
             )
-        except ValidationError as exc:
-            raise CommandError("; ".join(exc.messages)) from exc
+        except ApiError as exc:
+            raise CommandError(exc.message) from exc
         self.stdout.write(f"added {program.appid} ({program.name or 'no name'})")
 
     def _list(self, **_):
