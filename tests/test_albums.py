@@ -5,7 +5,7 @@ from django.db import connection
 
 from minihub.albums.models import Album, Favorite, Track
 from minihub.albums.schemas import cursor_encode
-from minihub.albums.services import TrackSpec, album_create
+from tests.album_factory import TrackSpec, album_create
 from tests.conftest import APPID_A, APPID_B
 from tests.helpers import app_headers, log_in, manage
 from tests.helpers import test_process_env as child_env

@@ -1,8 +1,8 @@
 """POST /albums/{id}/plays, counted in Redis and written back exactly once by the flush job.
 
 Real Redis, real RQ workers (worker_burst), real child processes playing at
-once; crashes are real process deaths (os._exit in the work horse, switched
-on by MINIHUB_FAULT_FLUSH_CRASH).
+once; crashes are real process deaths (os._exit in the work horse, injected from
+the test side by tests/jobs_for_tests.py).
 """
 
 import json
@@ -19,11 +19,13 @@ from rq.registry import FailedJobRegistry
 from minihub.albums.jobs import PLAYS_FLUSH_TIMEOUT_SECONDS, album_plays_flush_job
 from minihub.albums.models import Album, PlaysFlushBatch
 from minihub.albums.plays_store import DIRTY
-from minihub.albums.services import FAULT_ENV, TrackSpec, album_create, album_plays_flush
+from minihub.albums.services import album_plays_flush
 from minihub.core.jobs import enqueue_on_commit
+from tests.album_factory import TrackSpec, album_create
 from tests.conftest import APPID_A, APPID_B
 from tests.helpers import PROJECT_DIR, app_headers, log_in
 from tests.helpers import test_process_env as child_env
+from tests.jobs_for_tests import album_plays_flush_crashing_job
 
 PROCESSES = 4
 PLAYS_PER_PROCESS = 2_500
@@ -76,8 +78,11 @@ def plays_keys(redis_db) -> list[bytes]:
 
 def run_flush(worker_burst, crash_at: str | None = None):
     """The flush job on a real worker; `crash_at` makes its work horse die there."""
-    enqueue_on_commit(album_plays_flush_job, timeout=PLAYS_FLUSH_TIMEOUT_SECONDS)
-    return worker_burst(env={FAULT_ENV: crash_at} if crash_at else None)
+    if crash_at:
+        enqueue_on_commit(album_plays_flush_crashing_job, crash_at)
+    else:
+        enqueue_on_commit(album_plays_flush_job, timeout=PLAYS_FLUSH_TIMEOUT_SECONDS)
+    return worker_burst()
 
 
 def failed_flushes(rq_queues) -> int:

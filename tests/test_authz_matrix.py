@@ -33,11 +33,11 @@ from config.api import api
 from minihub.accounts.models import User
 from minihub.albums import plays_store
 from minihub.albums.models import Favorite
-from minihub.albums.services import album_create
 from minihub.integrations.wechat import crypto
 from minihub.notifications.models import SubscriptionGrant
 from minihub.tenants.services import miniprogram_update
 from minihub.wechat.models import PushEvent
+from tests.album_factory import album_create
 from tests.conftest import APPID_A, APPID_B
 from tests.helpers import log_in
 from tests.wechat_side import encrypt_user_data

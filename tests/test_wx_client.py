@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 
-from minihub.albums.services import TrackSpec, album_create
+from tests.album_factory import TrackSpec, album_create
 from tests.conftest import APPID_A, APPID_B
 
 CLIENT_DIR = Path(__file__).resolve().parent.parent / "clients" / "wx"

@@ -1,9 +1,7 @@
-"""Writes of albums: creating and seeding them, favorites, counting plays and writing them back."""
+"""Writes of albums: seeding them, favorites, counting plays and writing them back."""
 
-import os
 import random
 import uuid
-from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
@@ -19,34 +17,6 @@ from minihub.core.errors import ApiError
 FLUSH_BATCH_SIZE = 500
 # Applied-batch records are kept this long; a batch is closed within minutes.
 FLUSH_RECORD_DAYS = 7
-# Fault injection for the crash tests only. Set to `after_move` or
-# `after_commit`, the flush process dies there (os._exit), as a kill -9 would.
-FAULT_ENV = "MINIHUB_FAULT_FLUSH_CRASH"
-
-
-@dataclass(frozen=True)
-class TrackSpec:
-    title: str
-    duration_seconds: int
-
-
-def album_create(
-    *,
-    mini_program_id: int,
-    title: str,
-    artist: str = "",
-    cover_url: str = "",
-    tracks: list[TrackSpec] | None = None,
-) -> Album:
-    with transaction.atomic():
-        album = Album.objects.create(
-            mini_program_id=mini_program_id, title=title, artist=artist, cover_url=cover_url
-        )
-        Track.objects.bulk_create(
-            Track(album=album, position=n, title=t.title, duration_seconds=t.duration_seconds)
-            for n, t in enumerate(tracks or [], start=1)
-        )
-    return album
 
 
 # --- seed data -----------------------------------------------------------------------
@@ -156,7 +126,6 @@ def album_plays_flush() -> int:
         moved = plays_store.batch_open(batch_id=batch_id, album_ids=chunk)
         plays_store.dirty_forget_empty(set(chunk) - set(moved))
         if moved:
-            _crash_here_if_asked("after_move")
             written += _batch_finish(batch_id)
     _forget_old_batch_records()
     return written
@@ -164,7 +133,6 @@ def album_plays_flush() -> int:
 
 def _batch_finish(batch_id: str) -> int:
     written = _batch_apply(batch_id, plays_store.batch_counts(batch_id))
-    _crash_here_if_asked("after_commit")
     plays_store.batch_close(batch_id)
     return written
 
@@ -192,8 +160,3 @@ def _batch_apply(batch_id: str, counts: dict[int, int]) -> int:
 def _forget_old_batch_records() -> None:
     cutoff = timezone.now() - timedelta(days=FLUSH_RECORD_DAYS)
     PlaysFlushBatch.objects.filter(applied_at__lt=cutoff).delete()
-
-
-def _crash_here_if_asked(point: str) -> None:
-    if os.environ.get(FAULT_ENV) == point:
-        os._exit(1)
