@@ -3,8 +3,11 @@
 import json
 import logging
 import re
+import socket
+import time
 
 import pytest
+from django.db import connections
 
 from minihub.core import api as core_api
 
@@ -41,6 +44,37 @@ def test_health_checks_database_redis_and_queue(api):
         "status": "ok",
         "checks": {"database": "ok", "redis": "ok", "queue": "ok"},
     }
+
+
+@pytest.fixture
+def database_hangs(monkeypatch):
+    """The database's address accepts TCP connections and never says a word, as a hung
+    server does: connecting waits for its greeting (new connections only: each health
+    check opens its own)."""
+    with socket.create_server(("127.0.0.1", 0), backlog=16) as silent:
+        for alias in connections:
+            monkeypatch.setitem(connections.settings[alias], "HOST", "127.0.0.1")
+            monkeypatch.setitem(connections.settings[alias], "PORT", silent.getsockname()[1])
+        yield
+
+
+@pytest.mark.django_db(databases=["default", "admin"])
+def test_health_answers_within_its_timeout_when_the_database_hangs(
+    api, database_hangs, settings, caplog
+):
+    settings.HEALTH_CHECK_TIMEOUT_SECONDS = 0.5
+    started = time.monotonic()
+    response = api.get("/health")
+    elapsed = time.monotonic() - started
+    assert_envelope(response, 503, "service_unavailable")
+    assert response.json()["checks"] == {
+        "database": "unavailable",
+        "redis": "ok",
+        "queue": "ok",
+    }
+    # The hung connect alone would take the driver's connect timeout (3 s) or longer.
+    assert 0.5 <= elapsed < 1.5
+    assert "health check database timed out after 0.5 s" in caplog.text
 
 
 @pytest.mark.django_db(databases=["default", "admin"])

@@ -1,6 +1,14 @@
-"""Dependency checks for GET /health: short timeouts, one word per dependency."""
+"""Dependency checks for GET /health: one word per dependency, within a time limit.
+
+Each check runs in a thread of its own and counts as unavailable once
+HEALTH_CHECK_TIMEOUT_SECONDS have passed: a load balancer asks with a short timeout of its
+own, and a database that accepts connections but never answers (or a pool with no
+connection free) would otherwise hold the answer for the connect or pool timeout.
+"""
 
 import logging
+import threading
+import time
 
 from django.conf import settings
 from django.db import connections
@@ -13,13 +21,16 @@ OK = "ok"
 UNAVAILABLE = "unavailable"
 
 
-def _check(name: str, probe) -> str:
+def _check(name: str, probe, results: dict[str, str]) -> None:
     try:
         probe()
     except Exception as exc:  # any failure of the dependency makes it unhealthy
         logger.warning("health check %s failed: %s: %s", name, type(exc).__name__, exc)
-        return UNAVAILABLE
-    return OK
+        results[name] = UNAVAILABLE
+    else:
+        results[name] = OK
+    finally:
+        connections.close_all()  # this thread's own connections, never reused
 
 
 def _databases_answer() -> None:
@@ -40,9 +51,24 @@ def _queue_answers() -> None:
     django_rq.get_queue("default").connection.ping()
 
 
+PROBES = {"database": _databases_answer, "redis": _redis_answers, "queue": _queue_answers}
+
+
 def run_health_checks() -> dict[str, str]:
-    return {
-        "database": _check("database", _databases_answer),
-        "redis": _check("redis", _redis_answers),
-        "queue": _check("queue", _queue_answers),
-    }
+    """Every check at once; one still running at the time limit is left behind, unavailable."""
+    results: dict[str, str] = {}
+    threads = [
+        threading.Thread(target=_check, args=(name, probe, results), daemon=True)
+        for name, probe in PROBES.items()
+    ]
+    deadline = time.monotonic() + settings.HEALTH_CHECK_TIMEOUT_SECONDS
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    finished = dict(results)  # a check finishing from now on comes too late
+    for name in PROBES.keys() - finished.keys():
+        logger.warning(
+            "health check %s timed out after %s s", name, settings.HEALTH_CHECK_TIMEOUT_SECONDS
+        )
+    return {name: finished.get(name, UNAVAILABLE) for name in PROBES}
