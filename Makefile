@@ -1,4 +1,5 @@
-# MiniHub: `make run` serves the API on the embedded default; `make test` runs lint + every test.
+# MiniHub: `make run` serves the API on the embedded default; `make test` runs lint + every test;
+# `make check` runs lint + the tests that need only MariaDB and Redis.
 SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
@@ -7,13 +8,14 @@ UV := $(BIN)/uv
 UV_VERSION := 0.13.8
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 
-.PHONY: run test lint format install install-dev services lock bench clean help \
+.PHONY: run test check lint format install install-dev services lock bench clean help \
 	start stop status reload audit
 ENV ?= test
 
 help:
 	@echo "make run      serve the API on http://127.0.0.1:8000 (SQLite, in-process jobs, fake WeChat)"
 	@echo "make test     lint + every test against real MariaDB and Redis"
+	@echo "make check    lint + the tests that need only MariaDB and Redis (the edit loop)"
 	@echo "make bench    load benchmark with report and plots (QUICK=1 for a 2-minute smoke run)"
 	@echo "make lock     re-resolve dependencies into uv.lock"
 	@echo "make start|stop|status|reload ENV=test|master   the supervised runtime"
@@ -54,6 +56,11 @@ audit: install-dev
 
 test: install-dev services lint audit
 	scripts/run-tests.sh
+
+# The edit loop: no system tests (those start gunicorn, supervisord, nginx or sshd).
+check: install-dev lint
+	scripts/ensure-services.sh
+	scripts/run-tests.sh -m "not system"
 
 # Production-like processes under supervisor: make start ENV=test|master
 start stop status reload: install

@@ -56,6 +56,8 @@ def server_env(stores: Stores, *, wechat_base: str, run_dir: Path, **extra: str)
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": os.environ.get("HOME", "/root"),
         **test_env_values(),
+        # The staging environment, as deployed (test.env names the test suite's own).
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "DATABASE_URL": stores.database_url,
         "ADMIN_DATABASE_URL": stores.admin_database_url,
         "REDIS_URL": stores.redis_url,

@@ -1,4 +1,5 @@
 import logging
+from pathlib import Path
 
 import pytest
 from django.test import override_settings
@@ -6,6 +7,17 @@ from django.test import override_settings
 from minihub.core.redis import get_redis
 
 pytest_plugins = ["tests.fixtures.fake_wechat", "tests.fixtures.jobs", "tests.fixtures.sentry_sink"]
+
+SYSTEM_TESTS_DIR = Path(__file__).resolve().parent / "system"
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
+def pytest_collection_modifyitems(items):
+    """Everything under tests/system starts gunicorn, supervisord, nginx or sshd: marked
+    `system` however its module is marked, so that `make check` never starts one."""
+    for item in items:
+        if SYSTEM_TESTS_DIR in item.path.parents:
+            item.add_marker(pytest.mark.system)
 
 
 @pytest.fixture

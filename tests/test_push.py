@@ -2,7 +2,7 @@
 
 Safe-mode messages are encrypted here by an independent implementation: the
 `openssl enc` command, with the frame and its PKCS#7 padding to 32-byte
-blocks built by hand as WECHAT.md describes, and signatures from hashlib.
+blocks built by hand as docs/wechat.md describes, and signatures from hashlib.
 """
 
 import base64

@@ -1,6 +1,6 @@
 """Local development: the embedded default. No server needed: SQLite, local-memory
-cache, an in-process Redis stand-in, jobs run in-process. Any variable of
-API.md may still be set to point at real servers."""
+cache, an in-process Redis stand-in, jobs run in-process. Any environment variable
+(docs/operations.md) may still be set to point at real servers."""
 
 from config.settings.base import *  # noqa: F403
 from config.settings.base import ADMIN_APP_LABELS, VAR_DIR
