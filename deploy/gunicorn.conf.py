@@ -48,9 +48,8 @@ graceful_timeout = _env("GRACEFUL_TIMEOUT", 20)
 keepalive = _env("KEEPALIVE", 5)
 # Recycle workers now and then (leaks never grow for long); the jitter keeps
 # them from restarting all at once.
-# A restart costs about a second of CPU (importing Django and the app): every
-# 20,000 requests that was 5 % of /ping under load (py-spy), every 200,000 it is
-# a few microseconds a request.
+# A restart costs about a second of CPU (importing Django and the app): spread
+# over this many requests it is a few microseconds a request.
 max_requests = _env("MAX_REQUESTS", 200_000)
 max_requests_jitter = _env("MAX_REQUESTS_JITTER", 20_000)
 

@@ -105,7 +105,7 @@ def _cards(rows: list[dict], *, favorited: set[int]) -> list[AlbumCard]:
 
 
 # The benchmark endpoint's one query, written out: building it with the ORM
-# cost more than running it (about half of the request's time).
+# costs more than running it.
 # Table names come from the models; values are always parameters.
 _DETAIL_SQL = (
     "SELECT a.id, a.title, a.artist, a.cover_url, a.plays, a.plays_batch,"  # noqa: S608

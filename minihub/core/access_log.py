@@ -2,11 +2,12 @@
 
 gunicorn formats each line from a dictionary of every request header, response
 header and WSGI variable, then passes it through `logging`, whose handler lock the
-threads of a gthread worker queue on: measured, a third of a small request's
-time. Writing to stdout (the shipped `accesslog = "-"`, a pipe to supervisord),
-this logger builds the same line directly and hands it to one os.write: lines
-under PIPE_BUF bytes reach the pipe whole without any lock. Any other access log
-setting goes through gunicorn's own code.
+threads of a gthread worker queue on: a large part of a small request's time
+(bench/README.md has the profile). Writing to stdout (the shipped
+`accesslog = "-"`, a pipe to supervisord), this logger builds the same line
+directly and hands it to one os.write: lines under PIPE_BUF bytes reach the pipe
+whole without any lock. Any other access log setting goes through gunicorn's own
+code.
 
 `logger_class` in deploy/gunicorn.conf.py; the line is ACCESS_LOG_FORMAT's.
 """
