@@ -180,7 +180,7 @@ class Host:
             self.sh(
                 "prepare",
                 f"test -f {q(self.env_file)} || {{ echo 'missing {self.env_file}: create it with "
-                f"the secrets (VAR=value lines, see the README) first' >&2; exit 1; }}; "
+                f"the secrets (VAR=value lines, see docs/operations.md) first' >&2; exit 1; }}; "
                 f"mkdir -p {q(self.releases)} {q(self.run_dir)} {q(self.bin)}",
             )
             for helper in HELPERS:

@@ -32,7 +32,7 @@ from bench.stack import CONFIGURATIONS, GROUPS, prepare, running
 from bench.steps import MATRIX_ENDPOINT, Steps
 
 DEFAULT_OUTPUT = PROJECT_DIR / "bench" / "results"
-# PROFILE=1: the album endpoint (the issue's), and /ping (where MiniHub's own layers show).
+# PROFILE=1: the album endpoint (the example read) and /ping (where MiniHub's own layers show).
 PROFILED = {"albums": "profile", "ping": "profile_ping"}
 
 

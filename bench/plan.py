@@ -2,7 +2,7 @@
 
 from dataclasses import asdict, dataclass
 
-# The issue's targets are stated at 64 connections.
+# MiniHub's targets are stated at 64 connections.
 HEADLINE_CONNECTIONS = 64
 
 
@@ -28,7 +28,7 @@ class Plan:
         return {**asdict(self), "headline_connections": HEADLINE_CONNECTIONS}
 
 
-# About 10 minutes on a 2-core machine (the issue allows 15).
+# About 10 minutes on a 2-core machine (the budget is 15).
 FULL = Plan(
     mode="full",
     warmup_seconds=2,

@@ -1,4 +1,4 @@
-"""The issue's targets for a 2-core machine with the load generator on the same box, checked
+"""MiniHub's targets for a 2-core machine with the load generator on the same box, checked
 against this run's figures (reported, never asserted), and the seed's own figures."""
 
 PING_RPS = 5000

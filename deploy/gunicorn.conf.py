@@ -28,7 +28,7 @@ proc_name = _env("PROC_NAME", "minihub")
 bind = _env("BIND", "127.0.0.1:8000")
 # As the seed: 2 x CPU + 1 processes, each serving many requests at once.
 workers = _env("WORKERS", multiprocessing.cpu_count() * 2 + 1)
-# gthread, chosen by measurement (README, "Benchmarks"): under 1,000 open
+# gthread, chosen by measurement (bench/README.md, "Driver and worker class"): under 1,000 open
 # connections its FIFO request queue served every request, while gevent's
 # greenlets, queueing for the bounded database pool, starved some past their
 # timeouts; it also had the best tail latency at 64 connections.

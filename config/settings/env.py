@@ -69,7 +69,7 @@ def redis_url_with_credentials(name: str) -> str:
     if not urlsplit(url).password:
         raise ImproperlyConfigured(
             f"{name} must carry credentials: redis://:PASSWORD@host:6379/0 or "
-            f"redis://USER:PASSWORD@host:6379/0 (rediss:// for TLS). "
+            f"redis://USER:PASSWORD@host:6379/0 (rediss:// for TLS). "  # pragma: allowlist secret
             "Set a password (requirepass) or an ACL user on the Redis server."
         )
     return url

@@ -1,6 +1,6 @@
 """Background jobs on django-rq: enqueued when the transaction commits, run by MiniHubWorker.
 
-Rules every job follows (see the README): it takes ids, not objects; it calls
+Rules every job follows (docs/architecture.md, "Jobs"): it takes ids, not objects; it calls
 one service; it is idempotent (running it twice changes nothing more than
 running it once); it has a timeout; it retries with backoff only where a
 retry is safe. In `debug` (JOBS_RUN_INLINE) jobs run in-process, right after
