@@ -37,7 +37,7 @@ logger = logging.getLogger("minihub.tests.sentry")
 
 
 def explode_with_secrets(*, token: str, login_code: str):
-    """A stand-in for a selector that calls WeChat, then fails holding every kind of secret."""
+    """A stand-in for the user lookup that calls WeChat, then fails holding every kind of secret."""
 
     def explode(**kwargs):
         secret = SECRET_A
@@ -97,7 +97,7 @@ def test_view_exception_reaches_sentry_tagged_and_without_secrets(
     token = log_in(client, wechat, APPID_A, "openid-a")["token"]
     login_code = wechat.login_code(APPID_A, "openid-a", session_key=SESSION_KEY)
     explode = explode_with_secrets(token=token, login_code=login_code)
-    monkeypatch.setattr(accounts_api, "user_get", explode)
+    monkeypatch.setattr(accounts_api, "token_user_get", explode)
 
     status, headers = wsgi_get(
         "/api/v2/me",
