@@ -1,7 +1,8 @@
 """Database router: app label -> database alias, from settings.DATABASE_APPS_MAPPING.
 
 Apps not in the mapping live on `default`; their reads may go to a read
-replica (`replica_N` aliases) when DATABASE_REPLICA_URLS is set. Tables are
+replica (`replica_N` aliases) when DATABASE_REPLICA_URLS is set, among those a
+background check finds in step (minihub/core/replicas.py); with none, the primary. Tables are
 created only on the alias that owns them: Django calls `allow_migrate` (the
 seed's `db_for_migrate` was never called, so everything migrated everywhere).
 """
@@ -9,6 +10,8 @@ seed's `db_for_migrate` was never called, so everything migrated everywhere).
 import random
 
 from django.conf import settings
+
+from minihub.core.replicas import replicas_in_rotation
 
 DEFAULT_ALIAS = "default"
 REPLICA_PREFIX = "replica_"
@@ -29,7 +32,7 @@ class DatabaseAppsRouter:
             return alias
         if hints.get("instance") is not None:
             return None  # related objects: stay on the database the instance came from
-        replicas = replica_aliases()
+        replicas = replicas_in_rotation(replica_aliases())
         if replicas:
             return random.choice(replicas)  # noqa: S311 - load spreading, not security
         return alias

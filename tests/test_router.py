@@ -77,9 +77,12 @@ def test_relations_across_databases_are_refused():
             user.mini_program = program
 
 
-@pytest.mark.filterwarnings("ignore:Overriding setting DATABASES")  # only the names are read
+@pytest.mark.filterwarnings("ignore:Overriding setting DATABASES")
 def test_business_reads_go_to_a_replica_when_configured_writes_never_do():
-    replicas = {"default": {}, "admin": {}, "replica_0": {}, "replica_1": {}}
+    # Replicas get reads once the background check has found them answering and in
+    # step: here the primary's server, which is no replica at all.
+    server = connections["default"].settings_dict
+    replicas = {"default": {}, "admin": {}, "replica_0": server, "replica_1": server}
     with override_settings(DATABASES=replicas):
         reads = {router.db_for_read(User) for _ in range(200)}
         assert reads == {"replica_0", "replica_1"}

@@ -4,7 +4,14 @@ setting comes from the environment, and the mandatory ones fail closed."""
 from config.settings.base import *  # noqa: F403
 from config.settings.base import ADMIN_APP_LABELS
 from config.settings.database import databases_from_urls, install_driver
-from config.settings.env import csv_list, env, optional, redis_url_with_credentials, require
+from config.settings.env import (
+    csv_list,
+    env,
+    optional,
+    redis_url_with_credentials,
+    require,
+    sentinel_addresses,
+)
 
 DEBUG = False
 SECRET_KEY = require("SECRET_KEY")
@@ -22,6 +29,8 @@ DATABASES = databases_from_urls(
     pool_size=env.int("DATABASE_POOL_SIZE", default=10),
     pool_wait_seconds=env.float("DATABASE_POOL_WAIT_SECONDS", default=10),
 )
+# A replica further behind (or down, or not replicating) gets no reads until it catches up.
+DATABASE_REPLICA_MAX_LAG_SECONDS = env.float("DATABASE_REPLICA_MAX_LAG_SECONDS", default=10)
 if _admin_database_url:
     DATABASE_APPS_MAPPING = {label: "admin" for label in ADMIN_APP_LABELS}
 else:
@@ -34,17 +43,51 @@ REDIS_URL = redis_url_with_credentials("REDIS_URL")
 REDIS_MAX_CONNECTIONS = env.int("REDIS_MAX_CONNECTIONS", default=50)
 REDIS_POOL_TIMEOUT_SECONDS = env.float("REDIS_POOL_TIMEOUT_SECONDS", default=5)
 REDIS_SOCKET_TIMEOUT_SECONDS = env.float("REDIS_SOCKET_TIMEOUT_SECONDS", default=2)
+# Through Sentinel: REDIS_URL then gives only the database number and credentials.
+REDIS_SENTINELS = sentinel_addresses("REDIS_SENTINELS", optional("REDIS_SENTINELS", ""))
+REDIS_SENTINEL_MASTER = optional("REDIS_SENTINEL_MASTER", "minihub")
+REDIS_SENTINEL_PASSWORD = optional("REDIS_SENTINEL_PASSWORD", "")
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "minihub",
-        # JSON, not pickle: nothing read from Redis can run code.
-        "OPTIONS": {"serializer": "minihub.core.serializers.CacheSerializer"},
+        "OPTIONS": {
+            # JSON, not pickle: nothing read from Redis can run code.
+            "serializer": "minihub.core.serializers.CacheSerializer",
+            # get_redis()'s pool: bounded, and through Sentinel when it is configured.
+            "pool_class": "minihub.core.redis.ProcessConnectionPool",
+        },
     }
 }
+
+
+def _rq_connection() -> dict:
+    """django-rq's connection settings: REDIS_URL, or Sentinel with REDIS_URL's db and
+    credentials (django-rq builds a redis.sentinel client from SENTINELS)."""
+    if not REDIS_SENTINELS:
+        return {"URL": REDIS_URL}
+    from minihub.core.redis import url_database_and_credentials
+
+    url = url_database_and_credentials(REDIS_URL)
+    timeouts = {
+        "socket_timeout": REDIS_SOCKET_TIMEOUT_SECONDS,
+        "socket_connect_timeout": REDIS_SOCKET_TIMEOUT_SECONDS,
+    }
+    return {
+        "SENTINELS": REDIS_SENTINELS,
+        "MASTER_NAME": REDIS_SENTINEL_MASTER,
+        "DB": url.get("db", 0),
+        "USERNAME": url.get("username"),
+        "PASSWORD": url.get("password"),
+        "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT_SECONDS,
+        "CONNECTION_KWARGS": {"socket_connect_timeout": REDIS_SOCKET_TIMEOUT_SECONDS},
+        "SENTINEL_KWARGS": {"password": REDIS_SENTINEL_PASSWORD or None, **timeouts},
+    }
+
+
 RQ_QUEUES = {
-    name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 300, "SERIALIZER": JOB_SERIALIZER}  # noqa: F405
+    name: {**_rq_connection(), "DEFAULT_TIMEOUT": 300, "SERIALIZER": JOB_SERIALIZER}  # noqa: F405
     for name in JOB_QUEUES  # noqa: F405
 }
 

@@ -73,3 +73,18 @@ def redis_url_with_credentials(name: str) -> str:
             "Set a password (requirepass) or an ACL user on the Redis server."
         )
     return url
+
+
+def sentinel_addresses(name: str, value: str) -> list[tuple[str, int]]:
+    """host:port,host:port,... of the Redis Sentinels; empty for none. A bad entry refuses
+    to start, naming the variable: a typo must not quietly fall back to REDIS_URL's host."""
+    addresses = []
+    for entry in csv_list(value):
+        host, _, port = entry.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ImproperlyConfigured(
+                f"{name}: {entry!r} is not host:port; write the Sentinels as "
+                "host:port,host:port,... (26379 is Sentinel's usual port)."
+            )
+        addresses.append((host.strip("[]"), int(port)))
+    return addresses
