@@ -11,10 +11,9 @@ import random
 
 from django.conf import settings
 
-from minihub.core.replicas import replicas_in_rotation
+from minihub.core.replicas import REPLICA_PREFIX, replicas_in_rotation
 
 DEFAULT_ALIAS = "default"
-REPLICA_PREFIX = "replica_"
 
 
 def alias_for_app(app_label: str) -> str:

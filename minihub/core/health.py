@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import connections
 
 from minihub.core.redis import get_redis
+from minihub.core.replicas import REPLICA_PREFIX
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +35,11 @@ def _check(name: str, probe, results: dict[str, str]) -> None:
 
 
 def _databases_answer() -> None:
+    # Not the replicas: one that is down only leaves the rotation (minihub/core/replicas.py),
+    # and must not take every app server out of the load balancer with it.
     for alias in connections:
+        if alias.startswith(REPLICA_PREFIX):
+            continue
         with connections[alias].cursor() as cursor:
             cursor.execute("SELECT 1")
 

@@ -26,6 +26,7 @@ from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
+REPLICA_PREFIX = "replica_"  # the aliases of DATABASE_REPLICA_URLS
 CHECK_INTERVAL_SECONDS = 1.0
 FIRST_ROUND_WAIT_SECONDS = 1.0
 CHECK_TIMEOUT_SECONDS = 2

@@ -82,13 +82,20 @@ class MiniHubProcesses:
         out = self.shell(ISSUE_TOKEN.format(program_id=self.program_id, openid=openid))
         return out.rsplit("TOKEN=", 1)[-1].strip()
 
-    def get(self, path: str, token: str | None = None) -> requests.Response:
+    def request(self, method: str, path: str, token: str | None = None) -> requests.Response:
         headers = {"X-Mini-Program": APPID, "Authorization": f"Bearer {token or self.tokens[0]}"}
-        return requests.get(f"{self.base_url}/api/v2{path}", headers=headers, timeout=10)
+        return requests.request(
+            method, f"{self.base_url}/api/v2{path}", headers=headers, timeout=10
+        )
+
+    def get(self, path: str, token: str | None = None) -> requests.Response:
+        return self.request("GET", path, token)
 
     def post(self, path: str, token: str | None = None) -> requests.Response:
-        headers = {"X-Mini-Program": APPID, "Authorization": f"Bearer {token or self.tokens[0]}"}
-        return requests.post(f"{self.base_url}/api/v2{path}", headers=headers, timeout=10)
+        return self.request("POST", path, token)
+
+    def put_favorite(self, token: str) -> requests.Response:
+        return self.request("PUT", f"/albums/{self.album_id}/favorite", token)
 
 
 def prepare_database(processes: MiniHubProcesses, users: int = 3) -> None:

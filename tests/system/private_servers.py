@@ -192,9 +192,10 @@ class PrivateMariaDB:
         )
         wait_until(lambda: self.sql("SELECT 1") is not None, timeout=30, what="private mariadbd up")
 
-    def sql(self, statement: str) -> str | None:
+    def sql(self, statement: str, *, column_names: bool = False) -> str | None:
+        names = [] if column_names else ["-N"]
         result = subprocess.run(
-            ["mariadb", "-uroot", f"--socket={self.socket}", "-N", "-e", statement],
+            ["mariadb", "-uroot", f"--socket={self.socket}", *names, "-e", statement],
             capture_output=True,
             text=True,
         )
@@ -243,7 +244,7 @@ class PrivateMariaDB:
         )
 
     def replication_field(self, name: str) -> str | None:
-        for line in (self.sql("SHOW REPLICA STATUS\\G") or "").splitlines():
+        for line in (self.sql("SHOW REPLICA STATUS\\G", column_names=True) or "").splitlines():
             key, _, value = line.strip().partition(": ")
             if key == name:
                 return value
