@@ -21,6 +21,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_rq",
+    # Its Swagger and Redoc assets as static files: /api/v2/docs needs no CDN.
+    "ninja",
     "minihub.tenants",
     "minihub.accounts",
     "minihub.wechat",
