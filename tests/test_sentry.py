@@ -24,6 +24,7 @@ from django.conf import settings
 from config.settings.sentry import init_sentry
 from minihub.accounts import api as accounts_api
 from minihub.core import api as core_api
+from minihub.core import sentry as sentry_module
 from minihub.core.sentry import FILTERED, register_sensitive_values, scrub_event
 from minihub.integrations.wechat.client import wechat_client
 from tests import helpers, jobs_for_tests
@@ -159,6 +160,29 @@ def test_request_without_mini_program_is_tagged_with_its_request_id_only(
 
 def settings_password() -> str:
     return settings.DATABASES["default"]["PASSWORD"]
+
+
+@pytest.mark.django_db(databases=["default", "admin"])
+def test_the_sentinel_password_never_reaches_sentry(
+    api, sentry_sink, sentry_at_sink, monkeypatch, settings
+):
+    password = "sentinel-password-0123456789"  # pragma: allowlist secret - made up
+    settings.REDIS_SENTINEL_PASSWORD = password
+    # The cached secrets were read before this test changed the settings.
+    monkeypatch.setattr(
+        sentry_module, "_settings_secrets", sentry_module._settings_secrets.__wrapped__
+    )
+
+    def explode():
+        raise RuntimeError(f"sentinel at redis://:{password}@sentinel-1:26379")
+
+    sentry_at_sink()
+    monkeypatch.setattr(core_api, "run_health_checks", explode)
+    assert api.get("/health").status_code == 500
+    sentry_sdk.flush()
+    (event,) = sentry_sink.error_events("RuntimeError")
+    assert f"redis://:{FILTERED}@sentinel-1" in event["exception"]["values"][-1]["value"]
+    assert_no_secret_in(sentry_sink.raw(), password)
 
 
 @pytest.mark.django_db

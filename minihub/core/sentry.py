@@ -89,10 +89,11 @@ def _worth_hiding(value) -> bool:
 
 @functools.cache
 def _settings_secrets() -> frozenset[str]:
-    """This process's own secrets: Django's key, field keys, database and Redis passwords."""
+    """This process's own secrets: Django's key, field keys, database, Redis, Sentinel passwords."""
     values = [settings.SECRET_KEY, *getattr(settings, "FIELD_ENCRYPTION_KEYS", ())]
     values += [database.get("PASSWORD", "") for database in settings.DATABASES.values()]
     values.append(urlsplit(getattr(settings, "REDIS_URL", "") or "").password or "")
+    values.append(getattr(settings, "REDIS_SENTINEL_PASSWORD", ""))
     return frozenset(value for value in values if _worth_hiding(value))
 
 
