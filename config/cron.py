@@ -6,6 +6,11 @@ Each entry enqueues a job; what a job does lives in its app's jobs.py.
 from rq import cron
 
 from minihub.albums.jobs import PLAYS_FLUSH_TIMEOUT_SECONDS, album_plays_flush_job
+from minihub.dashboard.jobs import (
+    ROLL_UP_TIMEOUT_SECONDS,
+    figures_prune_job,
+    figures_roll_up_job,
+)
 from minihub.notifications.jobs import outbox_sweep_job
 from minihub.tenants.jobs import access_tokens_refresh_job
 from minihub.wechat.jobs import push_events_prune_job, push_events_requeue_job
@@ -27,3 +32,13 @@ cron.register(
 )
 # Subscribe messages whose worker died mid-send, or whose job was lost, go again.
 cron.register(outbox_sweep_job, "default", interval=60, job_timeout=120, result_ttl=0)
+# The dashboard's figures: each finished hour from Redis into the database exactly once
+# (a run every 5 minutes picks up the hours over for 2 minutes), kept 90 days.
+cron.register(
+    figures_roll_up_job,
+    "low",
+    interval=300,
+    job_timeout=ROLL_UP_TIMEOUT_SECONDS,
+    result_ttl=0,
+)
+cron.register(figures_prune_job, "low", cron="37 3 * * *", job_timeout=600, result_ttl=0)

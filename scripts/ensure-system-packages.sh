@@ -2,12 +2,12 @@
 # Installs the Debian packages a profile needs, when they are missing and we are root.
 #   build:   headers for the mysqlclient driver
 #   servers: MariaDB and Redis servers (for `make test`)
-#   system:  nginx, sshd, wrk, ab (system tests and benchmarks), node (the mini-program client's tests)
+#   system:  nginx, sshd, wrk, ab (system tests and benchmarks), node (the mini-program client's tests), chromium (the browser tests)
 set -euo pipefail
 declare -A PACKAGES=(
   [build]="pkg-config:pkg-config libmariadb-dev:mariadb_config"
   [servers]="mariadb-server:mariadbd redis-server:redis-server"
-  [system]="nginx-light:nginx openssh-server:sshd wrk:wrk apache2-utils:ab nodejs:node"
+  [system]="nginx-light:nginx openssh-server:sshd wrk:wrk apache2-utils:ab nodejs:node chromium:chromium"
 )
 missing=()
 for profile in "$@"; do

@@ -28,10 +28,14 @@ INSTALLED_APPS = [
     "minihub.wechat",
     "minihub.notifications",
     "minihub.albums",
+    "minihub.dashboard",
+    # Chart.js (a static file of this package) for the dashboard: no CDN.
+    "admin_list_charts",
 ]
 
 MIDDLEWARE = [
     "minihub.core.middleware.RequestIdMiddleware",
+    "minihub.core.middleware.FiguresMiddleware",
     "minihub.core.middleware.BodySizeLimitMiddleware",
     "minihub.core.middleware.AdminAllowListMiddleware",
     "minihub.core.middleware.WriteRateLimitMiddleware",
@@ -46,6 +50,8 @@ SILENCED_SYSTEM_CHECKS = [
 ]
 BROWSER_MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The admin's language from the switch or Accept-Language; the API stays English.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -85,6 +91,8 @@ MIGRATIONS_ALLOWED = True
 
 # --- Internationalisation ------------------------------------------------------
 LANGUAGE_CODE = "en-us"
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "minihub" / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

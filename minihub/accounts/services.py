@@ -10,6 +10,7 @@ from django.utils import timezone
 from minihub.accounts.auth import token_user_gone
 from minihub.accounts.models import User
 from minihub.accounts.tokens import IssuedToken, token_issue, token_revoke, user_tokens_revoke
+from minihub.core import figures
 from minihub.core.errors import ApiError
 from minihub.core.throttle import rate_limit
 from minihub.integrations.wechat import crypto
@@ -29,7 +30,10 @@ def user_login(*, tenant: TenantInfo, code: str, client_ip: str) -> LoginResult:
     """code2Session, then find or create the (mini-program, openid) user and issue a token."""
     rate_limit(scope="login-ip", key=f"{tenant.id}:{client_ip}", limit=tenant.login_limit_per_ip)
     program = miniprogram_get(appid=tenant.appid)
-    session = wechat_client().code2session(appid=program.appid, secret=program.secret, code=code)
+    with figures.wechat_calls_for(tenant.id):
+        session = wechat_client().code2session(
+            appid=program.appid, secret=program.secret, code=code
+        )
     rate_limit(
         scope="login-openid",
         key=f"{tenant.id}:{session.openid}",
@@ -47,6 +51,8 @@ def user_login(*, tenant: TenantInfo, code: str, client_ip: str) -> LoginResult:
         user.last_login_at = timezone.now()
         user.save()
         token = token_issue(user=user)
+    login_figure = figures.LOGIN_NEW if created else figures.LOGIN_RETURNING
+    figures.figure_add(mini_program_id=tenant.id, name=login_figure)
     return LoginResult(token=token, created=created, user=user)
 
 

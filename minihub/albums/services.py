@@ -11,6 +11,7 @@ from django.utils import timezone
 from minihub.albums import plays_store
 from minihub.albums.models import Album, Favorite, PlaysFlushBatch, Track
 from minihub.albums.selectors import album_get_row
+from minihub.core import figures
 from minihub.core.errors import ApiError
 
 # Albums per flush batch: bounds one MULTI/EXEC and one UPDATE statement.
@@ -106,6 +107,7 @@ def album_play(*, album_id: int, mini_program_id: int) -> int:
     """
     row = album_get_row(album_id=album_id, mini_program_id=mini_program_id)
     redis_plays = plays_store.play_count(album_id)
+    figures.figure_add(mini_program_id=mini_program_id, name=figures.PLAYS)
     return redis_plays.total(db_plays=row["plays"], db_batch=row["plays_batch"])
 
 

@@ -11,6 +11,7 @@ from django.core.handlers.exception import convert_exception_to_response
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.module_loading import import_string
 
+from minihub.core import figures
 from minihub.core.errors import CODE_FOR_STATUS, ApiError, api_error_response, error_response
 from minihub.core.logging import bind_request_id, unbind_request_id
 from minihub.core.net import client_ip
@@ -79,6 +80,31 @@ class RequestIdMiddleware:
         message = getattr(response, "reason_phrase", "") or code.replace("_", " ")
         headers = {name: response[name] for name in ("Allow", "Retry-After") if name in response}
         return error_response(code, message, status=status, headers=headers)
+
+
+class FiguresMiddleware:
+    """The dashboard's figures of an API request: its mini-program, status and user, and
+    whatever the request counted on the way, written to Redis in one pipelined round trip."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not is_api_path(request.path):
+            return self.get_response(request)
+        with figures.figures_batch():
+            response = self.get_response(request)
+            # Set by minihub.tenants.request_tenant once the mini-program is known.
+            tenant = getattr(request, "minihub_tenant", None)
+            if tenant is not None:
+                figures.figure_add(mini_program_id=tenant.id, name=figures.API_REQUESTS)
+                if response.status_code >= 400:
+                    name = f"{figures.API_ERRORS}{response.status_code}"
+                    figures.figure_add(mini_program_id=tenant.id, name=name)
+                user_id = getattr(getattr(request, "auth", None), "user_id", None)
+                if user_id is not None:
+                    figures.figure_user_active(mini_program_id=tenant.id, user_id=user_id)
+        return response
 
 
 class BodySizeLimitMiddleware:

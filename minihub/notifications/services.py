@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from minihub.accounts.models import User
 from minihub.accounts.selectors import user_id_for_openid
+from minihub.core import figures
 from minihub.core.db import on_primary
 from minihub.core.errors import ApiError, invalid_arguments, validation_error_from
 from minihub.core.jobs import enqueue_on_commit, retry_with_backoff
@@ -314,6 +315,12 @@ def _give_up(message: OutboxMessage) -> None:
     message.status, message.grant_reserved = Status.FAILED, False
     message.errmsg = f"gave up after {message.attempts} attempts; last: {message.errmsg}"[:255]
     message.save(update_fields=["status", "grant_reserved", "errmsg", "updated_at"])
+    _status_figure(message)
+
+
+def _status_figure(message: OutboxMessage) -> None:
+    name = f"{figures.SUBSCRIBE}{message.status}"
+    figures.figure_add(mini_program_id=message.mini_program_id, name=name)
 
 
 def _claim(message_id: int) -> _Claim | None:
@@ -328,6 +335,7 @@ def _claim(message_id: int) -> _Claim | None:
         if not message.grant_reserved and not _grant_take(message):
             message.status, message.errmsg = Status.REFUSED, NO_GRANT_ERRMSG
             message.save(update_fields=["status", "errmsg", "updated_at"])
+            _status_figure(message)
             return None
         message.status = Status.SENDING
         message.grant_reserved = True
@@ -374,6 +382,7 @@ def _record_outcome(
         if status == Status.SENT:
             message.msgid, message.sent_at = msgid, timezone.now()
         message.save()
+        _status_figure(message)
     if error is not None:
         logger.warning(
             "outbox message %s: %s after WeChat %s %s",

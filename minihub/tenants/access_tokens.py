@@ -26,6 +26,7 @@ from typing import TypeVar
 import redis
 from django.conf import settings
 
+from minihub.core import figures
 from minihub.core.redis import get_redis
 from minihub.integrations.wechat.client import AccessToken, wechat_client
 from minihub.integrations.wechat.errors import (
@@ -34,7 +35,7 @@ from minihub.integrations.wechat.errors import (
     WeChatUnavailable,
 )
 from minihub.tenants.models import MiniProgram
-from minihub.tenants.selectors import miniprogram_get
+from minihub.tenants.selectors import enabled_tenant_get, miniprogram_get
 
 logger = logging.getLogger(__name__)
 
@@ -65,11 +66,13 @@ def access_token_get(*, appid: str) -> str:
 def with_access_token(appid: str, call: Callable[[str], T]) -> T:
     """Run a token-using call with the current token, and once more with a new one if
     WeChat rejects it (40001/42001: another process replaced it, or it expired early)."""
-    token = access_token_get(appid=appid)
-    try:
-        return call(token)
-    except WeChatTokenInvalid:
-        return call(access_token_replace(appid=appid, failing_token=token))
+    tenant = enabled_tenant_get(appid=appid)
+    with figures.wechat_calls_for(tenant.id if tenant else None):
+        token = access_token_get(appid=appid)
+        try:
+            return call(token)
+        except WeChatTokenInvalid:
+            return call(access_token_replace(appid=appid, failing_token=token))
 
 
 def access_token_replace(*, appid: str, failing_token: str) -> str:
@@ -136,9 +139,19 @@ def _fetch_from_wechat(appid: str, *, force: bool) -> AccessToken:
     if program is None:
         raise WeChatCredentialsRejected(40013, f"no mini-program {appid}", path="token")
     client = wechat_client()
-    if program.use_legacy_token_api:
-        return client.legacy_access_token(appid=appid, secret=program.secret)
-    return client.stable_access_token(appid=appid, secret=program.secret, force_refresh=force)
+    with figures.wechat_calls_for(program.id):
+        try:
+            if program.use_legacy_token_api:
+                fetched = client.legacy_access_token(appid=appid, secret=program.secret)
+            else:
+                fetched = client.stable_access_token(
+                    appid=appid, secret=program.secret, force_refresh=force
+                )
+        except Exception:
+            figures.access_token_fetched(mini_program_id=program.id, ok=False)
+            raise
+    figures.access_token_fetched(mini_program_id=program.id, ok=True)
+    return fetched
 
 
 def _force_refresh_allowed(appid: str) -> bool:

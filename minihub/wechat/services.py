@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from minihub.accounts.auth import token_user_get
+from minihub.core import figures
 from minihub.core.errors import ApiError
 from minihub.core.jobs import enqueue_on_commit, retry_with_backoff
 from minihub.core.redis import get_redis
@@ -280,6 +281,8 @@ def _store_once(program: MiniProgram, message: PushMessage) -> PushEvent | None:
             )
             if created:
                 push_event_enqueue(event_id=event.id)
+                push_kind = f"{figures.PUSH}{message.msg_type}:{message.event or '-'}"
+                figures.figure_add(mini_program_id=program.id, name=push_kind)
     except Exception:
         get_redis().delete(seen)  # not stored: WeChat's retry must not count as a repeat
         raise

@@ -10,6 +10,7 @@ because the cache needs the mini-program's stored secret and Redis.
 import functools
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import requests
@@ -30,6 +31,10 @@ MSG_SEC_CHECK_PATH = "/wxa/msg_sec_check"
 SCENE_PROFILE = 1
 SCENE_COMMENT = 2
 SUGGESTIONS = ("pass", "review", "risky")
+
+# Told of every attempt: (path, errcode (0: success), seconds). The dashboard app
+# registers its recorder here, so this module depends on nothing of MiniHub's.
+call_observers: list[Callable[[str, int, float], None]] = []
 
 
 @dataclass(frozen=True)
@@ -167,6 +172,19 @@ class WeChatClient:
         raise WeChatUnavailable(last_error.errcode, last_error.errmsg, path=path)
 
     def _call_once(self, method: str, path: str, *, params, json) -> dict | bytes:
+        started = time.monotonic()
+        errcode = 0
+        try:
+            return self._answer(method, path, params=params, json=json)
+        except WeChatError as exc:
+            errcode = exc.errcode
+            raise
+        finally:
+            elapsed = time.monotonic() - started
+            for observe in call_observers:
+                observe(path, errcode, elapsed)
+
+    def _answer(self, method: str, path: str, *, params, json) -> dict | bytes:
         try:
             response = self.http.request(
                 method, self.base_url + path, params=params, json=json, timeout=self.timeout
