@@ -60,7 +60,7 @@ test: install-dev services lint audit
 # The edit loop: no system tests (those start gunicorn, supervisord, nginx or sshd).
 check: install-dev lint
 	scripts/ensure-services.sh
-	scripts/run-tests.sh -m "not system"
+	scripts/run-tests.sh -m "not system and not slow"
 
 # Production-like processes under supervisor: make start ENV=test|master
 start stop status reload: install

@@ -93,6 +93,7 @@ def test_the_allow_list_hides_the_admin_from_other_addresses(rf):
     assert allow_list_response(rf, [], "192.0.2.1") == "admin page"  # no list: open
 
 
+@pytest.mark.slow
 def test_production_admin_url_is_not_guessable_and_stable():
     first = manage("admin_url", env=MASTER_ENV)
     again = manage("admin_url", env=MASTER_ENV)

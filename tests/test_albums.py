@@ -318,6 +318,7 @@ def test_my_favorites_bad_query_is_422(client, album_a, token_a, limit, cursor):
 # --- seed_albums ------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_seed_albums_creates_albums_once_with_cjk_and_emoji(tenants):
     env = child_env()

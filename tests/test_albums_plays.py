@@ -293,6 +293,7 @@ def test_a_flush_killed_after_its_commit_does_not_count_twice(
     assert plays_shown(client, album_a.id) == 8
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_ten_thousand_plays_from_four_processes_are_flushed_exactly(
     client, album_a, rq_queues, worker_burst, redis_db
@@ -313,6 +314,7 @@ def wait_until_dirty(redis_db, players) -> None:
         time.sleep(0.05)
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_ten_thousand_plays_survive_flushes_killed_halfway_while_they_run(
     client, album_a, rq_queues, worker_burst, redis_db

@@ -60,6 +60,8 @@ from tests.conftest import APPID_A, APPID_B
 from tests.helpers import log_in
 from tests.wechat_side import encrypt_user_data
 
+pytestmark = pytest.mark.slow
+
 # 300 per operation keeps this file at about two minutes on a 2-core machine.
 EXAMPLES = int(os.environ.get("MINIHUB_FUZZ_EXAMPLES", "300"))
 # Unset: derandomized, the same cases on every run (CI). Set: a seeded run of other cases.

@@ -82,6 +82,7 @@ def test_wechat_down_gives_503_with_retry_after_within_5_seconds(client, tenants
     assert int(response["Retry-After"]) > 0
 
 
+@pytest.mark.slow
 def test_wechat_timing_out_gives_503_within_5_seconds(client, tenants, wechat):
     code = wechat.login_code(APPID_A, "o1")
     wechat.fault("/sns/jscode2session", "timeout", times=5, delay=3)

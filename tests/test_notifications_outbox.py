@@ -214,6 +214,7 @@ def run_due_retries(rq_queues, run_jobs) -> None:
     run_jobs()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("errcode", [-1, 45011])
 def test_wechat_busy_past_the_clients_retries_is_retried_by_rq(
     user_a, rq_queues, run_jobs, wechat, errcode

@@ -48,6 +48,7 @@ def test_schema_sql_for_admin_has_admin_tables_only(empty_databases_env):
     assert "CREATE TABLE `tenants_miniprogram`" not in result.stdout
 
 
+@pytest.mark.slow
 def test_schema_sql_creates_nothing(empty_databases_env):
     manage("schema_sql", "--database", "default", env=empty_databases_env)
     result = manage(

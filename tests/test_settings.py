@@ -4,6 +4,9 @@ import pytest
 
 from tests.helpers import MASTER_ENV, manage
 
+# Each test starts manage.py in a fresh process.
+pytestmark = pytest.mark.slow
+
 REQUIRED_IN_MASTER = [
     "SECRET_KEY",
     "DATABASE_URL",

@@ -27,6 +27,7 @@ def tracked_files() -> list[str]:
     return [name for name in files if not name.startswith(NOT_SCANNED)]
 
 
+@pytest.mark.slow
 def test_no_key_dsn_or_password_is_committed():
     findings = scan(tracked_files())
     described = [

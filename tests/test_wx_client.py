@@ -22,6 +22,8 @@ from django.conf import settings as django_settings
 from tests.album_factory import TrackSpec, album_create
 from tests.conftest import APPID_A, APPID_B
 
+pytestmark = pytest.mark.slow
+
 CLIENT_DIR = Path(__file__).resolve().parent.parent / "clients" / "wx"
 ALBUM_COUNT = 25  # more than one page of 20
 WRITES_PER_USER_PER_MINUTE = 20  # low, so that the 429 test reaches it quickly
