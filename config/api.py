@@ -7,6 +7,7 @@ from minihub.albums.api import router as albums_router
 from minihub.core.api import router as health_router
 from minihub.core.exception_handlers import install_exception_handlers
 from minihub.core.parsers import StrictJsonParser
+from minihub.core.renderers import Utf8JSONRenderer
 from minihub.integrations.wechat.errors import WeChatError
 from minihub.notifications.api import router as notifications_router
 from minihub.wechat.api import router as wechat_router
@@ -18,6 +19,7 @@ api = NinjaAPI(
     description="Backend for WeChat mini-programs. Errors use one envelope: "
     '{"error": {"code", "message", "request_id", "fields"?}}.',
     parser=StrictJsonParser(),
+    renderer=Utf8JSONRenderer(),
     openapi_url="/openapi.json",
     docs_url="/docs",
     urls_namespace="api",

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.http import JsonResponse
 
 from minihub.core.logging import current_request_id
+from minihub.core.renderers import JSON_DUMPS_PARAMS
 
 ERROR_STATUS = {
     "bad_request": 400,
@@ -104,7 +105,9 @@ def error_response(
     headers: dict[str, str] | None = None,
 ) -> JsonResponse:
     response = JsonResponse(
-        error_body(code, message, fields), status=status or ERROR_STATUS.get(code, 400)
+        error_body(code, message, fields),
+        status=status or ERROR_STATUS.get(code, 400),
+        json_dumps_params=JSON_DUMPS_PARAMS,
     )
     for name, value in (headers or {}).items():
         response[name] = value
