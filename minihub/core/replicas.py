@@ -9,6 +9,13 @@ than DATABASE_REPLICA_MAX_LAG_SECONDS behind; it comes back at the first check
 that finds it within the limit. A server that is not a replica at all (no
 replication status) is trusted as the operator configured it.
 
+When the primary stops, the replica's IO thread loses it and the lag figure
+goes NULL although the replica holds everything it received. A replica whose
+SQL thread runs and has applied all its IO thread received keeps the freshness
+measured at its last in-step check: it stays in rotation while that data is at
+most DATABASE_REPLICA_MAX_LAG_SECONDS old (the lag then plus the time since),
+so the bound on staleness is the same as with a running primary.
+
 Requests only read the last verdict. The first read of a process waits up to
 FIRST_ROUND_WAIT_SECONDS for the first round, so that a new worker does not
 start with every read on the primary; before the first verdict a replica gets
@@ -20,6 +27,7 @@ is still recognised as not a replica).
 import logging
 import os
 import threading
+import time
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -40,19 +48,62 @@ class ReplicaState:
     in_rotation: bool
     lag_seconds: float | None = None
     reason: str = "not checked yet"
+    # time.monotonic() up to which the replica's data is known complete (check time - lag).
+    current_as_of: float | None = None
 
 
-def lag_verdict(status: dict | None, max_lag_seconds: float) -> ReplicaState:
-    """The verdict on one row of SHOW REPLICA STATUS (None: not a replica)."""
+def _column(status: dict, *names: str):
+    """MariaDB and MySQL < 8.0.22 say Master/Slave, MySQL 8.0.22+ Source/Replica."""
+    return next((status[name] for name in names if name in status), None)
+
+
+def applied_all_received(status: dict) -> bool:
+    """The SQL thread runs and has executed every event the IO thread wrote to the relay log."""
+    return (
+        _column(status, "Slave_SQL_Running", "Replica_SQL_Running") == "Yes"
+        and _column(status, "Relay_Master_Log_File", "Relay_Source_Log_File")
+        == _column(status, "Master_Log_File", "Source_Log_File")
+        and _column(status, "Exec_Master_Log_Pos", "Exec_Source_Log_Pos")
+        == _column(status, "Read_Master_Log_Pos", "Read_Source_Log_Pos")
+    )
+
+
+def lag_verdict(
+    status: dict | None,
+    max_lag_seconds: float,
+    *,
+    previous: ReplicaState | None = None,
+    now: float | None = None,
+) -> ReplicaState:
+    """The verdict on one row of SHOW REPLICA STATUS (None: not a replica), given the
+    previous verdict (the freshness it measured carries over while the primary is lost)."""
+    now = time.monotonic() if now is None else now
     if status is None:
         return ReplicaState(in_rotation=True, reason="not a replica: no lag to measure")
-    lag = next((status[column] for column in LAG_COLUMNS if column in status), None)
+    lag = _column(status, *LAG_COLUMNS)
     if lag is None:
-        return ReplicaState(in_rotation=False, reason="replication stopped or broken")
+        return _without_lag_figure(status, max_lag_seconds, previous, now)
     lag = float(lag)
+    current_as_of = now - lag
     if lag > max_lag_seconds:
-        return ReplicaState(in_rotation=False, lag_seconds=lag, reason="lagging")
-    return ReplicaState(in_rotation=True, lag_seconds=lag, reason="in step")
+        return ReplicaState(False, lag, "lagging", current_as_of)
+    return ReplicaState(True, lag, "in step", current_as_of)
+
+
+def _without_lag_figure(
+    status: dict, max_lag_seconds: float, previous: ReplicaState | None, now: float
+) -> ReplicaState:
+    if not applied_all_received(status):
+        return ReplicaState(in_rotation=False, reason="replication stopped or broken")
+    current_as_of = previous.current_as_of if previous is not None else None
+    if current_as_of is None:
+        return ReplicaState(
+            in_rotation=False, reason="primary unreachable, replica's freshness unknown"
+        )
+    staleness = now - current_as_of
+    if staleness > max_lag_seconds:
+        return ReplicaState(False, staleness, "primary unreachable too long", current_as_of)
+    return ReplicaState(True, staleness, "primary unreachable, all received applied", current_as_of)
 
 
 def _connect(alias: str):
@@ -112,6 +163,7 @@ class ReplicaMonitor:
         return [alias for alias, state in self.states.items() if state.in_rotation]
 
     def check(self, alias: str) -> ReplicaState:
+        previous = self.states[alias]
         try:
             if alias not in self._connections:
                 self._connections[alias] = _connect(alias)
@@ -121,7 +173,7 @@ class ReplicaMonitor:
             if stale_connection is not None:
                 _close_quietly(stale_connection)
             return ReplicaState(in_rotation=False, reason=f"{type(exc).__name__}: {exc}")
-        return lag_verdict(status, self.max_lag_seconds)
+        return lag_verdict(status, self.max_lag_seconds, previous=previous)
 
     def check_all(self) -> None:
         for alias in self.aliases:

@@ -4,6 +4,8 @@ Where reads went is read from the replica itself: its count of SELECTs answered.
 """
 
 import time
+from collections import Counter
+from dataclasses import dataclass
 
 import pytest
 
@@ -137,3 +139,82 @@ def test_replica_lagging_is_left_out_and_required_reads_stay_fresh(minihub, clus
         timeout=BACK_WITHIN_SECONDS,
         what="reads back after the replica caught up",
     )
+
+
+PRIMARY_OUTAGE_SECONDS = 6  # within DATABASE_REPLICA_MAX_LAG_SECONDS (10): the replica stays
+UNAVAILABLE_WITHIN_SECONDS = 2
+RECOVERED_WITHIN_SECONDS = 20
+
+
+@dataclass
+class TimedAnswer:
+    kind: str
+    status: int
+    seconds: float
+    unavailable: bool  # a 503 with the code service_unavailable
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.status} in {self.seconds:.2f} s"
+
+
+def timed(minihub, kind: str, method: str, path: str) -> TimedAnswer:
+    started = time.monotonic()
+    response = minihub.request(method, path)
+    unavailable = response.status_code == 503 and (
+        response.json().get("error", {}).get("code") == "service_unavailable"
+    )
+    return TimedAnswer(kind, response.status_code, time.monotonic() - started, unavailable)
+
+
+def answers_during_outage(minihub) -> list[TimedAnswer]:
+    """Each second of the outage: a write, a read that must be fresh, a read that may be stale."""
+    answers = []
+    deadline = time.monotonic() + PRIMARY_OUTAGE_SECONDS
+    while time.monotonic() < deadline:
+        album = f"/albums/{minihub.album_id}"
+        answers.append(timed(minihub, "PUT favorite", "PUT", f"{album}/favorite"))
+        answers.append(timed(minihub, "GET /me", "GET", "/me"))
+        answers.append(timed(minihub, "GET /albums/<id>", "GET", album))
+        time.sleep(1)
+    return answers
+
+
+def test_primary_stopped_under_load(minihub, cluster):
+    _root, primary, replica, _cache = cluster
+    assert wait_until(lambda: reads_reach(replica, minihub), timeout=10, what="reads on replica")
+    with FailoverLoad(minihub.target(), seconds=PRIMARY_OUTAGE_SECONDS + 8, connections=4) as load:
+        time.sleep(2)
+        stopped_at = time.monotonic()
+        primary.stop()
+        during = answers_during_outage(minihub)
+        served_by_replica = reads_reach(replica, minihub, requests=5)
+        primary.start()  # same port and data: the replica reconnects by itself
+        started_at = time.monotonic()
+        wait_until(
+            lambda: all(
+                timed(minihub, kind, method, path).status in (200, 204)
+                for kind, method, path in (
+                    ("GET /me", "GET", "/me"),
+                    ("PUT favorite", "PUT", f"/albums/{minihub.album_id}/favorite"),
+                )
+            ),
+            timeout=RECOVERED_WITHIN_SECONDS,
+            what="writes and fresh reads answered again",
+        )
+        recovered_after = time.monotonic() - started_at
+    by_kind = {kind: [a for a in during if a.kind == kind] for kind in {a.kind for a in during}}
+    slowest = max(during, key=lambda answer: answer.seconds)
+    print(
+        f"\nMARIADB PRIMARY STOPPED {PRIMARY_OUTAGE_SECONDS} s: {load.report.summary(stopped_at)}; "
+        f"during the outage {len(during)} timed requests, slowest {slowest}; "
+        + "; ".join(
+            f"{kind}: {sorted({a.status for a in answers})}" for kind, answers in by_kind.items()
+        )
+        + f"; probe failures by kind {Counter(a.kind for a in load.report.answers if not a.ok)}"
+        f"; everything answered again {recovered_after:.1f} s after the start"
+    )
+    for answer in by_kind["PUT favorite"] + by_kind["GET /me"]:
+        assert answer.unavailable and answer.seconds < UNAVAILABLE_WITHIN_SECONDS, answer
+    assert all(answer.status == 200 for answer in by_kind["GET /albums/<id>"]), by_kind
+    assert served_by_replica
+    assert wait_until(lambda: reads_reach(replica, minihub), timeout=10, what="replica in step")
