@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages a profile needs, when they are missing and we are root.
-#   build:   headers for the mysqlclient driver
+#   build:   headers for the mysqlclient driver, gettext (makemessages in the translation test)
 #   servers: MariaDB and Redis servers (for `make test`)
 #   system:  nginx, sshd, wrk, ab (system tests and benchmarks), node (the mini-program client's tests), chromium (the browser tests)
 set -euo pipefail
 declare -A PACKAGES=(
-  [build]="pkg-config:pkg-config libmariadb-dev:mariadb_config"
+  [build]="pkg-config:pkg-config libmariadb-dev:mariadb_config gettext:xgettext"
   [servers]="mariadb-server:mariadbd redis-server:redis-server"
   [system]="nginx-light:nginx openssh-server:sshd wrk:wrk apache2-utils:ab nodejs:node chromium:chromium"
 )

@@ -1,6 +1,8 @@
 from django import forms
 from django.contrib import admin
 from django.db import models
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from minihub.accounts.models import ApiToken, User
 from minihub.accounts.services import user_block, user_unblock
@@ -20,7 +22,7 @@ class ApiTokenInline(admin.TabularInline):
     can_delete = False
     show_change_link = False
 
-    @admin.display(description="token hash (prefix)")
+    @admin.display(description=_("token hash (prefix)"))
     def hash_prefix(self, token: ApiToken) -> str:
         return f"{token.key_hash[:HASH_PREFIX_CHARS]}…"
 
@@ -58,23 +60,27 @@ class UserAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.action(description="Block the selected users (revoke their tokens, refuse logins)")
+    @admin.action(description=_("Block the selected users (revoke their tokens, refuse logins)"))
     def block_users(self, request, queryset):
         revoked = sum(user_block(user_id=user_id) for user_id in _ids(queryset))
         self.message_user(
-            request, f"Blocked {queryset.count()} user(s); {revoked} token(s) revoked."
+            request,
+            gettext("Blocked %(users)d user(s); %(tokens)d token(s) revoked.")
+            % {"users": queryset.count(), "tokens": revoked},
         )
 
-    @admin.action(description="Unblock the selected users")
+    @admin.action(description=_("Unblock the selected users"))
     def unblock_users(self, request, queryset):
         for user_id in _ids(queryset):
             user_unblock(user_id=user_id)
-        self.message_user(request, f"Unblocked {queryset.count()} user(s).")
+        self.message_user(
+            request, gettext("Unblocked %(users)d user(s).") % {"users": queryset.count()}
+        )
 
-    @admin.action(description="Revoke every token of the selected users")
+    @admin.action(description=_("Revoke every token of the selected users"))
     def revoke_tokens(self, request, queryset):
         revoked = sum(user_tokens_revoke(user_id=user_id) for user_id in _ids(queryset))
-        self.message_user(request, f"{revoked} token(s) revoked.")
+        self.message_user(request, gettext("%(tokens)d token(s) revoked.") % {"tokens": revoked})
 
 
 def _ids(queryset) -> list[int]:

@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.db.models.signals import pre_delete
+from django.utils.translation import gettext_lazy as _
 
 
 def revoke_tokens_of_deleted_user(sender, instance, **kwargs):
@@ -13,7 +14,7 @@ def revoke_tokens_of_deleted_user(sender, instance, **kwargs):
 class AccountsConfig(AppConfig):
     name = "minihub.accounts"
     label = "accounts"
-    verbose_name = "Mini-program users"
+    verbose_name = _("Mini-program users")
 
     def ready(self):
         pre_delete.connect(

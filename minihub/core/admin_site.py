@@ -5,6 +5,8 @@ import math
 from django.conf import settings
 from django.contrib import admin
 from django.http import HttpResponse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from minihub.core.errors import ApiError
 from minihub.core.net import client_ip
@@ -14,7 +16,7 @@ WINDOW_SECONDS = 300
 
 
 class MiniHubAdminSite(admin.AdminSite):
-    site_header = "MiniHub administration"
+    site_header = _("MiniHub administration")
     site_title = "MiniHub"
 
     def login(self, request, extra_context=None):
@@ -44,7 +46,7 @@ class MiniHubAdminSite(admin.AdminSite):
 
 def _too_many_attempts(exc: ApiError) -> HttpResponse:
     response = HttpResponse(
-        "Too many login attempts; try again later.", status=429, content_type="text/plain"
+        gettext("Too many login attempts; try again later."), status=429, content_type="text/plain"
     )
     response["Retry-After"] = exc.headers.get("Retry-After", str(math.ceil(WINDOW_SECONDS)))
     return response

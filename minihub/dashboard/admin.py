@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.i18n import set_language
 
 from minihub.dashboard import selectors
@@ -15,21 +16,22 @@ from minihub.dashboard.models import FigureHour
 from minihub.tenants.models import MiniProgram
 
 SERIES_LABELS = {
-    "logins_new": "New users' logins",
-    "logins_returning": "Returning users' logins",
-    "active_users": "Active users",
-    "api_requests": "API requests",
-    "api_errors": "API errors",
-    "wechat_calls": "WeChat API calls",
-    "wechat_errors": "WeChat API errors",
-    "token_refreshes": "Access-token refreshes",
-    "token_failures": "Access-token failures",
-    "plays": "Album plays",
+    "logins_new": gettext_noop("New users' logins"),
+    "logins_returning": gettext_noop("Returning users' logins"),
+    "active_users": gettext_noop("Active users"),
+    "api_requests": gettext_noop("API requests"),
+    "api_errors": gettext_noop("API errors"),
+    "wechat_calls": gettext_noop("WeChat API calls"),
+    "wechat_errors": gettext_noop("WeChat API errors"),
+    "token_refreshes": gettext_noop("Access-token refreshes"),
+    "token_failures": gettext_noop("Access-token failures"),
+    "plays": gettext_noop("Album plays"),
 }
 
 
 def _labels() -> dict[str, str]:
-    # Translated per request: the labels follow the admin's language.
+    # Marked with gettext_noop for makemessages, translated per request: the labels
+    # follow the admin's language.
     return {key: _(label) for key, label in SERIES_LABELS.items()}
 
 

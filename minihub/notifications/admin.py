@@ -5,6 +5,8 @@ import uuid
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from minihub.notifications.models import OutboxMessage, SubscriptionGrant
 from minihub.notifications.selectors import outbox_message_key_used
@@ -17,7 +19,8 @@ class SendMessageForm(forms.ModelForm):
     """The "add" page sends one message, through subscribe_message_send as code does."""
 
     data = forms.JSONField(
-        help_text='The template\'s fields, e.g. {"thing1": {"value": "Your order shipped"}}.'
+        label=_("data"),
+        help_text=_('The template\'s fields, e.g. {"thing1": {"value": "Your order shipped"}}.'),
     )
 
     class Meta:
@@ -37,7 +40,9 @@ class SendMessageForm(forms.ModelForm):
             and key
             and outbox_message_key_used(mini_program_id=user.mini_program_id, idempotency_key=key)
         ):
-            self.add_error("idempotency_key", "Already used: that message was queued before.")
+            self.add_error(
+                "idempotency_key", gettext("Already used: that message was queued before.")
+            )
         return cleaned
 
 
@@ -92,18 +97,22 @@ class OutboxMessageAdmin(admin.ModelAdmin):
         if change:
             super().save_related(request, form, formsets, change)
 
-    @admin.action(description="Send again (failed or refused messages)")
+    @admin.action(description=_("Send again (failed or refused messages)"))
     def send_again(self, request, queryset: QuerySet[OutboxMessage]):
         ids = queryset.filter(status__in=[Status.FAILED, Status.REFUSED]).values_list(
             "id", flat=True
         )
         resent = sum(outbox_message_resend(message_id=message_id) for message_id in ids)
         skipped = queryset.count() - resent
-        self.message_user(request, f"{resent} message(s) queued to be sent again.")
+        self.message_user(
+            request,
+            gettext("%(count)d message(s) queued to be sent again.") % {"count": resent},
+        )
         if skipped:
             self.message_user(
                 request,
-                f"{skipped} message(s) skipped: only failed or refused ones are sent again.",
+                gettext("%(count)d message(s) skipped: only failed or refused ones are sent again.")
+                % {"count": skipped},
                 messages.WARNING,
             )
 
@@ -116,6 +125,6 @@ class SubscriptionGrantAdmin(admin.ModelAdmin):
     raw_id_fields = ["user"]
     list_select_related = ["user__mini_program"]
 
-    @admin.display(ordering="user__mini_program")
+    @admin.display(description=_("mini-program"), ordering="user__mini_program")
     def mini_program(self, grant: SubscriptionGrant):
         return grant.user.mini_program

@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class NotificationsConfig(AppConfig):
     name = "minihub.notifications"
     label = "notifications"
-    verbose_name = "Subscribe messages"
+    verbose_name = _("Subscribe messages")
 
     def ready(self):
         from minihub.notifications.services import subscription_popup_event_handle

@@ -1,4 +1,5 @@
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from minihub.core.encryption import CaseSensitiveCharField
 from minihub.notifications.validators import (
@@ -20,14 +21,23 @@ class SubscriptionGrant(models.Model):
     """
 
     user = models.ForeignKey(
-        "accounts.User", on_delete=models.CASCADE, related_name="subscription_grants"
+        "accounts.User",
+        on_delete=models.CASCADE,
+        related_name="subscription_grants",
+        verbose_name=_("user"),
     )
     # Template ids are case-sensitive: compared byte by byte, as WeChat does.
-    template_id = CaseSensitiveCharField(max_length=TEMPLATE_ID_MAX)
-    remaining = models.PositiveIntegerField(default=0)
-    updated_at = models.DateTimeField(auto_now=True)
+    template_id = CaseSensitiveCharField(_("template id"), max_length=TEMPLATE_ID_MAX)
+    remaining = models.PositiveIntegerField(
+        _("remaining"),
+        default=0,
+        help_text=_("Messages of this template WeChat will still deliver."),
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = _("subscription grant")
+        verbose_name_plural = _("subscription grants")
         constraints = [
             models.UniqueConstraint(
                 fields=["user", "template_id"], name="subscription_grant_unique_template"
@@ -42,41 +52,54 @@ class OutboxMessage(models.Model):
     """A subscribe message to send, written in the caller's transaction and sent by a job."""
 
     class Status(models.TextChoices):
-        PENDING = "pending"  # waiting for (another) attempt
-        SENDING = "sending"  # a worker is talking to WeChat, until lease_expires_at
-        SENT = "sent"
-        REFUSED = "refused"  # no grant left, or WeChat's 43101
-        FAILED = "failed"  # WeChat rejected the message itself: see errcode
+        PENDING = "pending", _("pending")  # waiting for (another) attempt
+        SENDING = "sending", _("sending")  # a worker is talking to WeChat, until lease_expires_at
+        SENT = "sent", _("sent")
+        REFUSED = "refused", _("refused")  # no grant left, or WeChat's 43101
+        FAILED = "failed", _("failed")  # WeChat rejected the message itself: see errcode
 
     mini_program = models.ForeignKey(
-        "tenants.MiniProgram", on_delete=models.PROTECT, related_name="outbox_messages"
+        "tenants.MiniProgram",
+        on_delete=models.PROTECT,
+        related_name="outbox_messages",
+        verbose_name=_("mini-program"),
     )
     user = models.ForeignKey(
-        "accounts.User", on_delete=models.CASCADE, related_name="outbox_messages"
+        "accounts.User",
+        on_delete=models.CASCADE,
+        related_name="outbox_messages",
+        verbose_name=_("user"),
     )
     template_id = CaseSensitiveCharField(
-        max_length=TEMPLATE_ID_MAX, validators=[validate_template_id]
+        _("template id"), max_length=TEMPLATE_ID_MAX, validators=[validate_template_id]
     )
-    page = models.CharField(max_length=PAGE_MAX, blank=True, default="", validators=[validate_page])
-    data = models.JSONField(validators=[validate_message_data])
+    page = models.CharField(
+        _("page"), max_length=PAGE_MAX, blank=True, default="", validators=[validate_page]
+    )
+    data = models.JSONField(_("data"), validators=[validate_message_data])
     idempotency_key = CaseSensitiveCharField(
+        _("idempotency key"),
         max_length=IDEMPOTENCY_KEY_MAX,
         validators=[validate_idempotency_key],
-        help_text="The same key in the same mini-program is the same message: sent once.",
+        help_text=_("The same key in the same mini-program is the same message: sent once."),
     )
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    errcode = models.IntegerField(null=True, blank=True)
-    errmsg = models.CharField(max_length=255, blank=True, default="")
-    attempts = models.PositiveIntegerField(default=0)
-    msgid = models.PositiveBigIntegerField(null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    errcode = models.IntegerField("errcode", null=True, blank=True)
+    errmsg = models.CharField("errmsg", max_length=255, blank=True, default="")
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    msgid = models.PositiveBigIntegerField("msgid", null=True, blank=True)
     # One grant is taken when the first attempt starts and given back if the message fails.
-    grant_reserved = models.BooleanField(default=False)
-    lease_expires_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
+    grant_reserved = models.BooleanField(_("grant reserved"), default=False)
+    lease_expires_at = models.DateTimeField(_("lease expires at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("subscribe message")
+        verbose_name_plural = _("subscribe messages")
         constraints = [
             models.UniqueConstraint(
                 fields=["mini_program", "idempotency_key"], name="outbox_unique_idempotency_key"

@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from minihub.tenants.models import ENCRYPTED_PUSH_MODES, MiniProgram, PushMode
@@ -16,7 +17,7 @@ SECRET_FIELDS = {
 }
 
 
-AUTOMATIC_PUSH_MODE = "automatic: safe with an EncodingAESKey, else plain"
+AUTOMATIC_PUSH_MODE = _("automatic: safe with an EncodingAESKey, else plain")
 
 
 class MiniProgramForm(forms.ModelForm):
@@ -24,10 +25,12 @@ class MiniProgramForm(forms.ModelForm):
         label="AppSecret",
         required=False,
         widget=forms.PasswordInput(render_value=False),
-        help_text="Leave empty to keep the current one.",
+        help_text=_("Leave empty to keep the current one."),
     )
     new_push_token = forms.CharField(
-        label="Message push Token", required=False, widget=forms.PasswordInput(render_value=False)
+        label=_("Message push Token"),
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
     )
     new_aes_key = forms.CharField(
         label="EncodingAESKey", required=False, widget=forms.PasswordInput(render_value=False)
@@ -56,12 +59,12 @@ class MiniProgramForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         if self.instance.pk is None and not cleaned.get("new_secret"):
-            self.add_error("new_secret", "A new mini-program needs its AppSecret.")
+            self.add_error("new_secret", gettext("A new mini-program needs its AppSecret."))
         has_key = bool(cleaned.get("new_aes_key") or self.instance.aes_key)
         if not cleaned.get("push_mode"):
             cleaned["push_mode"] = PushMode.SAFE if has_key else PushMode.PLAIN
         if cleaned.get("push_mode") in ENCRYPTED_PUSH_MODES and not has_key:
-            self.add_error("push_mode", "This push mode needs the EncodingAESKey.")
+            self.add_error("push_mode", gettext("This push mode needs the EncodingAESKey."))
         return cleaned
 
 

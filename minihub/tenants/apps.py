@@ -1,7 +1,8 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class TenantsConfig(AppConfig):
     name = "minihub.tenants"
     label = "tenants"
-    verbose_name = "Mini-programs"
+    verbose_name = _("Mini-programs")

@@ -1,4 +1,5 @@
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from minihub.core.encryption import CaseSensitiveCharField, EncryptedTextField
 
@@ -10,9 +11,9 @@ class PushMode(models.TextChoices):
     encrypted part is covered by a signature, so only it is read.
     """
 
-    PLAIN = "plain", "plain text"
-    COMPATIBLE = "compatible", "compatible (clear and encrypted)"
-    SAFE = "safe", "safe (encrypted)"
+    PLAIN = "plain", _("plain text")
+    COMPATIBLE = "compatible", _("compatible (clear and encrypted)")
+    SAFE = "safe", _("safe (encrypted)")
 
 
 ENCRYPTED_PUSH_MODES = (PushMode.COMPATIBLE, PushMode.SAFE)
@@ -21,36 +22,47 @@ ENCRYPTED_PUSH_MODES = (PushMode.COMPATIBLE, PushMode.SAFE)
 class MiniProgram(models.Model):
     """One WeChat mini-program served by this deployment: a tenant."""
 
-    appid = CaseSensitiveCharField(max_length=32, unique=True)
-    name = models.CharField(max_length=64, blank=True)
-    enabled = models.BooleanField(default=True)
+    appid = CaseSensitiveCharField("AppID", max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=64, blank=True)
+    enabled = models.BooleanField(_("enabled"), default=True)
     # Secrets: ciphertext in the database, write-only in the admin.
-    secret = EncryptedTextField()
-    push_token = EncryptedTextField(blank=True, default="")
+    secret = EncryptedTextField("AppSecret")
+    push_token = EncryptedTextField(_("message push Token"), blank=True, default="")
     aes_key = EncryptedTextField(blank=True, default="", verbose_name="EncodingAESKey")
     push_mode = models.CharField(
+        _("push mode"),
         max_length=10,
         choices=PushMode.choices,
         default=PushMode.PLAIN,
-        help_text="Must match the message push mode chosen in WeChat's console; "
-        "pushes in any other mode are refused.",
+        help_text=_(
+            "Must match the message push mode chosen in WeChat's console; "
+            "pushes in any other mode are refused."
+        ),
     )
     content_check_enabled = models.BooleanField(
-        default=False, help_text="Check nickname changes with msgSecCheck."
+        _("content check"),
+        default=False,
+        help_text=_("Check nickname changes with msgSecCheck."),
     )
     use_legacy_token_api = models.BooleanField(
-        default=False, help_text="Fetch access tokens from /cgi-bin/token instead of stable_token."
+        _("legacy access-token API"),
+        default=False,
+        help_text=_("Fetch access tokens from /cgi-bin/token instead of stable_token."),
     )
     login_limit_per_openid = models.PositiveIntegerField(
-        default=30, help_text="Logins per openid per minute (WeChat allows 100)."
+        _("login limit per openid"),
+        default=30,
+        help_text=_("Logins per openid per minute (WeChat allows 100)."),
     )
     login_limit_per_ip = models.PositiveIntegerField(
-        default=120, help_text="Logins per client IP per minute."
+        _("login limit per IP"), default=120, help_text=_("Logins per client IP per minute.")
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = _("mini-program")
+        verbose_name_plural = _("mini-programs")
         ordering = ["appid"]
 
     def __str__(self) -> str:
