@@ -8,9 +8,11 @@ from collections import Counter
 from dataclasses import dataclass
 
 import pytest
+import requests
 
+from tests.fixtures.fake_wechat import running_fake_wechat
 from tests.helpers import manage
-from tests.system.data_tier import new_processes, prepare_database, running_minihub
+from tests.system.data_tier import APPID, new_processes, prepare_database, running_minihub
 from tests.system.failover_load import FailoverLoad
 from tests.system.private_servers import USER, PrivateMariaDB, PrivateRedis
 from tests.system.stack import wait_until
@@ -218,3 +220,109 @@ def test_primary_stopped_under_load(minihub, cluster):
     assert all(answer.status == 200 for answer in by_kind["GET /albums/<id>"]), by_kind
     assert served_by_replica
     assert wait_until(lambda: reads_reach(replica, minihub), timeout=10, what="replica in step")
+
+
+REPLICA_DELAY_SECONDS = 30
+DELAYED_MAX_LAG_SECONDS = 60
+NEW_ALBUM = """
+from tests.album_factory import album_create
+print("ALBUM=" + str(album_create(mini_program_id={program_id}, title="Delayed").id))
+"""
+SET_ENABLED = """
+from minihub.tenants.services import miniprogram_set_enabled
+miniprogram_set_enabled(appid="{appid}", enabled={enabled})
+"""
+
+
+def set_replica_delay(replica: PrivateMariaDB, seconds: int) -> None:
+    change = f"STOP SLAVE; CHANGE MASTER TO MASTER_DELAY={seconds}; START SLAVE"
+    assert replica.sql(change) is not None
+
+
+@pytest.fixture
+def delayed_replica_minihub(minihub, cluster):
+    """The replica 30 s behind on purpose, and MiniHub told to accept 60 s: in rotation."""
+    root, primary, replica, cache = cluster
+    (root / "delayed").mkdir(exist_ok=True)
+    set_replica_delay(replica, REPLICA_DELAY_SECONDS)
+    try:
+        with running_fake_wechat() as wechat:
+            wechat.register_app(APPID, "s")  # the secret prepare_database gave it
+            processes = new_processes(
+                root / "delayed",
+                primary,
+                REDIS_URL=cache.url,
+                DATABASE_REPLICA_URLS=replica.url("tier"),
+                DATABASE_REPLICA_MAX_LAG_SECONDS=str(DELAYED_MAX_LAG_SECONDS),
+                WECHAT_API_BASE=wechat.base_url,
+            )
+            processes.album_id = minihub.album_id
+            processes.program_id = minihub.program_id
+            processes.tokens = minihub.tokens
+            with running_minihub(processes, with_jobs=False):
+                yield processes, wechat
+    finally:
+        set_replica_delay(replica, 0)
+
+
+def login(processes, wechat, openid: str) -> dict:
+    response = requests.post(
+        f"{processes.base_url}/api/v2/auth/login",
+        json={"code": wechat.login_code(APPID, openid)},
+        headers={"X-Mini-Program": APPID},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_delayed_replica_in_rotation_stale_only_where_permitted(delayed_replica_minihub, cluster):
+    processes, wechat = delayed_replica_minihub
+    _root, _primary, replica, _cache = cluster
+    created_at = time.monotonic()
+    new_album = int(
+        processes.shell(NEW_ALBUM.format(program_id=processes.program_id)).split("=")[1]
+    )
+    # A listing may be stale: the album just created is not on the delayed replica yet,
+    # and the replica keeps answering reads (it is within the 60 s allowed).
+    assert processes.get(f"/albums/{new_album}").status_code == 404
+    assert reads_reach(replica, processes)
+
+    # A login, then the same user's requests: from the primary, at once.
+    first = login(processes, wechat, "delayed-login")
+    again = login(processes, wechat, "delayed-login")
+    me = processes.get("/me", token=first["token"])
+    assert first["created"] and not again["created"]
+    assert again["user"]["id"] == first["user"]["id"]
+    assert me.status_code == 200 and me.json()["openid"] == "delayed-login"
+
+    # Favourites: the writes act on the primary and answer at once.
+    token = first["token"]
+    assert processes.put_favorite(token).status_code == 204
+    listed_after_put = processes.get("/me/favorites", token=token).json()["items"]
+    deleted = processes.request("DELETE", f"/albums/{processes.album_id}/favorite", token)
+    assert deleted.status_code == 204
+
+    # Disabling a mini-program takes effect at the next request, and so does enabling it.
+    processes.shell(SET_ENABLED.format(appid=APPID, enabled=False))
+    while_disabled = processes.get(f"/albums/{processes.album_id}")
+    processes.shell(SET_ENABLED.format(appid=APPID, enabled=True))
+    after_enabled = processes.get(f"/albums/{processes.album_id}")
+    assert while_disabled.status_code == 404, while_disabled.text
+    assert while_disabled.json()["error"]["code"] == "miniprogram_unknown"
+    assert after_enabled.status_code == 200
+
+    lag = replica.replication_field("Seconds_Behind_Master")
+    wait_until(
+        lambda: processes.get(f"/albums/{new_album}").status_code == 200,
+        timeout=DELAYED_MAX_LAG_SECONDS,
+        what="the new album on the delayed replica",
+    )
+    stale_for = time.monotonic() - created_at
+    print(
+        f"\nMARIADB REPLICA DELAYED {REPLICA_DELAY_SECONDS} s IN ROTATION: lag seen "
+        f"{lag} s; login, second login, /me, favourite PUT/DELETE, disable/enable all "
+        f"fresh; GET /me/favorites right after the PUT listed {len(listed_after_put)} "
+        f"(stale-permitted); a new album answered 404 for {stale_for:.1f} s"
+    )
+    assert stale_for <= DELAYED_MAX_LAG_SECONDS + 1
