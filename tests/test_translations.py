@@ -131,6 +131,7 @@ def test_the_dashboard_speaks_chinese_and_stays_english_without_asking(staff_cli
     chinese = staff_client.get(url, **ZH)
     html = chinese.content.decode()
     assert "当前状态" in html and "最近 24 小时" in html
+    assert "待发送: 0" in html, "outbox states under their Chinese names"
     assert chinese.context["page_data"]["labels_text"]["logins_new"] == "新用户登录"
     english = staff_client.get(url)
     assert "Current state" in english.content.decode()

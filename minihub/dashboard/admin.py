@@ -13,6 +13,7 @@ from django.views.i18n import set_language
 
 from minihub.dashboard import selectors
 from minihub.dashboard.models import FigureHour
+from minihub.notifications.models import OutboxMessage
 from minihub.tenants.models import MiniProgram
 
 SERIES_LABELS = {
@@ -33,6 +34,12 @@ def _labels() -> dict[str, str]:
     # Marked with gettext_noop for makemessages, translated per request: the labels
     # follow the admin's language.
     return {key: _(label) for key, label in SERIES_LABELS.items()}
+
+
+def _by_outbox_status(counts: dict[str, int]) -> list[tuple[str, int]]:
+    """Counts by outbox status, each under its translated label (an unknown one as it is)."""
+    labels = dict(OutboxMessage.Status.choices)
+    return [(labels.get(status, status), n) for status, n in counts.items()]
 
 
 def _window(request: HttpRequest) -> str | None:
@@ -105,6 +112,8 @@ class FigureHourAdmin(admin.ModelAdmin):
             "windows": list(selectors.WINDOWS),
             "chart": chart,
             "state": state,
+            "outbox_rows": _by_outbox_status(state["outbox"]),
+            "subscribe_rows": _by_outbox_status(chart["subscribe"]),
             "page_data": {**chart, "state": state, "labels_text": _labels()},
         }
         return TemplateResponse(request, "admin/dashboard/miniprogram.html", context)
