@@ -195,8 +195,12 @@ class ReplicaMonitor:
         while not self.stopped.is_set():
             self.check_all()
             self.stopped.wait(CHECK_INTERVAL_SECONDS)
+        self.close()
+
+    def close(self) -> None:
         for connection in self._connections.values():
             _close_quietly(connection)
+        self._connections.clear()
 
 
 def _close_quietly(connection) -> None:
@@ -204,6 +208,10 @@ def _close_quietly(connection) -> None:
         connection.close()
     except Exception:  # already broken: nothing left to close
         logger.debug("closing a replica check connection failed", exc_info=True)
+
+
+def max_lag_seconds() -> float:
+    return getattr(settings, "DATABASE_REPLICA_MAX_LAG_SECONDS", DEFAULT_MAX_LAG_SECONDS)
 
 
 _monitor: ReplicaMonitor | None = None
@@ -221,8 +229,7 @@ def replica_monitor(aliases: list[str]) -> ReplicaMonitor:
         if _monitor is None or _monitor_pid != os.getpid() or _monitor.aliases != aliases:
             if _monitor is not None and _monitor_pid == os.getpid():
                 _monitor.stopped.set()  # other replicas configured (tests override settings)
-            max_lag = getattr(settings, "DATABASE_REPLICA_MAX_LAG_SECONDS", DEFAULT_MAX_LAG_SECONDS)
-            _monitor = ReplicaMonitor(aliases, max_lag)
+            _monitor = ReplicaMonitor(aliases, max_lag_seconds())
             _monitor_pid = os.getpid()
             threading.Thread(target=_monitor.run, name="replica-lag-checker", daemon=True).start()
             _monitor.first_round.wait(FIRST_ROUND_WAIT_SECONDS)

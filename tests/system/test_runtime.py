@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import stat
@@ -41,6 +42,13 @@ def test_supervisord_starts_every_program(stack):
     assert len(stack.gunicorn_workers()) == 2
     for name in ("web.access.log", "web.log", "rq.log", "cron.log", "supervisord.log"):
         assert (stack.run_dir / "logs" / name).exists()
+
+
+def test_minihubctl_status_shows_the_programs_and_the_data_tier(stack):
+    status = stack.ctl("status")
+    assert re.search(r"minihub:web\s+RUNNING", status), status
+    assert re.search(r"redis master: 127\.0\.0\.1:\d+ \(from REDIS_URL\), answering", status)
+    assert "replicas: none (every read on the primary)" in status
 
 
 def test_a_killed_gunicorn_worker_is_replaced_within_10_seconds(stack):
