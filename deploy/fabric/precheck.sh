@@ -2,7 +2,8 @@
 # Health-check a release before it gets any traffic: serve it from a throwaway
 # gunicorn (one sync worker, a spare port, a private run directory), require
 # /api/v2/health/live to name the release and /api/v2/health to answer 200,
-# then stop that gunicorn. Run by fabfile.py on the host:
+# then stop that gunicorn, and print the data tier it sees (manage.py
+# datatier_status: the Redis master, each replica in rotation or not). Run by fabfile.py on the host:
 #
 #   precheck.sh RELEASE_DIR RELEASE_ID ENV TIMEOUT_SECONDS
 #
@@ -41,3 +42,5 @@ if ! answer=$(.venv/bin/python "$probe" "http://127.0.0.1:$port" \
   exit 1
 fi
 echo "$answer"
+# The data tier the release sees: the Redis master in use and each replica's state.
+.venv/bin/python manage.py datatier_status

@@ -284,6 +284,8 @@ def test_the_precheck_reads_the_env_file_as_data(deployment, tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"release {release}; health: 200" in result.stdout
+    assert "redis master: 127.0.0.1:" in result.stdout
+    assert "replicas: none" in result.stdout
     assert not marker.exists()
 
 
@@ -439,6 +441,7 @@ def test_rollback_returns_to_the_previous_release_and_status_shows_it(deployment
     assert f"current release: {older}" in status.stdout
     assert f"* releases/{older}" in status.stdout
     assert re.search(r"minihub:web\s+RUNNING", status.stdout)
+    assert re.search(r"redis master: 127\.0\.0\.1:\d+ \(from REDIS_URL\), answering", status.stdout)
     assert f"health: release {older}; health: 200" in status.stdout
 
 
