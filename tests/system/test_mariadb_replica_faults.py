@@ -70,10 +70,17 @@ def reads_reach(replica: PrivateMariaDB, processes, requests: int = 20) -> bool:
     return replica.selects_served() > before
 
 
+def datatier_status(processes) -> str:
+    result = manage("datatier_status", env=processes.env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
 def test_reads_go_to_the_replica_and_migrations_never_touch_it(minihub, cluster):
     _root, _primary, replica, _cache = cluster
     assert wait_until(lambda: reads_reach(replica, minihub), timeout=10, what="reads on replica")
     assert replica.sql("SELECT @@read_only") == "1\n"
+    assert f"replica_0 127.0.0.1:{replica.port}: in rotation (in step" in datatier_status(minihub)
     for command in (("migrate", "-v0"), ("schema_sql",)):
         result = manage(*command, env=minihub.env)
         assert result.returncode == 0, result.stderr[-2000:]
@@ -118,6 +125,8 @@ def test_replica_lagging_is_left_out_and_required_reads_stay_fresh(minihub, clus
             what="replica out of rotation",
         )
         out_after = time.monotonic() - stopped_at
+        status = datatier_status(minihub)
+        assert "replica_0" in status and "out of rotation (replication stopped or broken" in status
         # Writes the replica will not see for as long as its SQL thread stays stopped.
         token = minihub.issue_token("while-lagging")
         favorite = minihub.put_favorite(token)
