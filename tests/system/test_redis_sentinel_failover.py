@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from tests.helpers import manage
 from tests.system.data_tier import (
     MiniHubProcesses,
     new_processes,
@@ -154,6 +155,9 @@ def test_master_killed_under_load(minihub, cluster):
     assert tokens_working == len(tokens)  # none lost: the database answers for Redis
     assert "JOB=finished" in flushed  # a job enqueued after the failover ran
     assert f"MASTER=127.0.0.1:{replica.port}" in flushed
+    status = manage("datatier_status", env=processes.env)
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert f"redis master: 127.0.0.1:{replica.port} (from Sentinel 127.0.0.1:" in status.stdout
     # Lost at worst, never counted twice: beyond the acknowledged plays, only those whose
     # answer never came back (wrk's requests cut off at its end, timeouts) may count.
     assert plays_counted <= plays_acknowledged + report.unanswered(connections=load.connections)
