@@ -1,4 +1,5 @@
-"""A real MariaDB replica (GTID replication, read_only) stopped, and lagging, under load.
+"""A real MariaDB replica (GTID replication, read_only) stopped, lagging, and delayed on
+purpose while in rotation; its primary stopped under load.
 
 Where reads went is read from the replica itself: its count of SELECTs answered.
 """
