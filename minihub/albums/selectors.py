@@ -10,6 +10,7 @@ from django.db.models.functions import Coalesce
 
 from minihub.albums import plays_store
 from minihub.albums.models import Album, Favorite, Track
+from minihub.core.db import on_primary
 from minihub.core.errors import ApiError
 
 logger = logging.getLogger(__name__)
@@ -54,9 +55,13 @@ def _album_rows(queryset: QuerySet, *extra: str) -> QuerySet:
 
 
 def album_get_row(*, album_id: int, mini_program_id: int) -> dict:
-    """The album's play columns (plays, plays_batch); not_found unless it is this mini-program's."""
+    """The album's play columns (plays, plays_batch); not_found unless it is this mini-program's.
+
+    From the primary: the services that write next need the columns the last
+    flush wrote (a stale plays_batch could count a batch twice)."""
     row = (
-        Album.objects.filter(id=album_id, mini_program_id=mini_program_id)
+        on_primary(Album)
+        .filter(id=album_id, mini_program_id=mini_program_id)
         .values("plays", "plays_batch")
         .first()
     )
@@ -81,10 +86,11 @@ def _plays_of(rows: list[dict]) -> dict[int, int | None]:
 def _favorited_ids(user_id: int | None, album_ids: list[int]) -> set[int]:
     if user_id is None or not album_ids:
         return set()
+    # The user's own favourites follow their own writes: never from a lagging replica.
     return set(
-        Favorite.objects.filter(user_id=user_id, album_id__in=album_ids).values_list(
-            "album_id", flat=True
-        )
+        on_primary(Favorite)
+        .filter(user_id=user_id, album_id__in=album_ids)
+        .values_list("album_id", flat=True)
     )
 
 
@@ -154,10 +160,14 @@ def album_page(
 def favorite_album_page(
     *, mini_program_id: int, user_id: int, before: int | None, limit: int
 ) -> AlbumPage:
-    """The user's favorite albums, most recently added first (paged by favorite id)."""
-    albums = Album.objects.filter(
-        mini_program_id=mini_program_id, favorites__user_id=user_id
-    ).annotate(favorite_id=F("favorites__id"))
+    """The user's favorite albums, most recently added first (paged by favorite id).
+
+    From the primary: a favourite just added is listed at once."""
+    albums = (
+        on_primary(Album)
+        .filter(mini_program_id=mini_program_id, favorites__user_id=user_id)
+        .annotate(favorite_id=F("favorites__id"))
+    )
     if before is not None:
         albums = albums.filter(favorite_id__lt=before)
     rows = _album_rows(albums.order_by("-favorite_id"), "favorite_id")

@@ -310,6 +310,7 @@ def test_delayed_replica_in_rotation_stale_only_where_permitted(delayed_replica_
     token = first["token"]
     assert processes.put_favorite(token).status_code == 204
     listed_after_put = processes.get("/me/favorites", token=token).json()["items"]
+    assert [item["id"] for item in listed_after_put] == [processes.album_id]
     deleted = processes.request("DELETE", f"/albums/{processes.album_id}/favorite", token)
     assert deleted.status_code == 204
 
