@@ -36,7 +36,10 @@ print("TOKEN=" + token_issue(user=user).token)
 """
 
 
-def app_env(root: Path, database: PrivateMariaDB, port: int, **extra: str) -> dict[str, str]:
+def app_env(
+    root: Path, database: PrivateMariaDB, port: int, *, name: str = "tier", **extra: str
+) -> dict[str, str]:
+    """A gunicorn stack's environment on a private MariaDB (databases `name`, `name`_admin)."""
     return {
         "PATH": os.environ["PATH"],
         "HOME": os.environ.get("HOME", "/root"),
@@ -44,8 +47,8 @@ def app_env(root: Path, database: PrivateMariaDB, port: int, **extra: str) -> di
         "SECRET_KEY": os.environ["SECRET_KEY"],
         "FIELD_ENCRYPTION_KEYS": os.environ["FIELD_ENCRYPTION_KEYS"],
         "ALLOWED_HOSTS": "127.0.0.1",
-        "DATABASE_URL": database.url("tier"),
-        "ADMIN_DATABASE_URL": database.url("tier_admin"),
+        "DATABASE_URL": database.url(name),
+        "ADMIN_DATABASE_URL": database.url(f"{name}_admin"),
         "DATABASE_POOL_SIZE": "4",
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "GUNICORN_WORKERS": "2",

@@ -1,6 +1,5 @@
 """Recovery from backing-service faults, on private MariaDB and Redis that the test stops."""
 
-import os
 import subprocess
 import time
 
@@ -8,6 +7,7 @@ import pytest
 import requests
 
 from tests.helpers import PROJECT_DIR, manage
+from tests.system.data_tier import app_env
 from tests.system.private_servers import PrivateMariaDB, PrivateRedis
 from tests.system.stack import free_port, wait_until
 
@@ -43,22 +43,7 @@ def servers(tmp_path_factory):
 def app(servers):
     root, database, cache = servers
     port = free_port()
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": os.environ.get("HOME", "/root"),
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "SECRET_KEY": os.environ["SECRET_KEY"],
-        "FIELD_ENCRYPTION_KEYS": os.environ["FIELD_ENCRYPTION_KEYS"],
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "DATABASE_URL": database.url("faults"),
-        "ADMIN_DATABASE_URL": database.url("faults_admin"),
-        "REDIS_URL": cache.url,
-        "DATABASE_POOL_SIZE": "4",
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
-        "GUNICORN_WORKERS": "2",
-        "MINIHUB_RUN_DIR": str(root),
-        "TENANT_LOCAL_CACHE_SECONDS": "0",
-    }
+    env = app_env(root, database, port, name="faults", REDIS_URL=cache.url)
     for args in (("migrate", "-v0"), ("migrate", "--database", "admin", "-v0")):
         assert manage(*args, env=env).returncode == 0
     setup = manage("shell", "--no-imports", "-c", SETUP.format(appid=APPID), env=env)
