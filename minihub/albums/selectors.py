@@ -86,11 +86,12 @@ def _plays_of(rows: list[dict]) -> dict[int, int | None]:
 def _favorited_ids(user_id: int | None, album_ids: list[int]) -> set[int]:
     if user_id is None or not album_ids:
         return set()
-    # The user's own favourites follow their own writes: never from a lagging replica.
+    # A replica's answer, like the album beside it: album reads keep working while the
+    # primary is down, and the flag is at most as stale as the replica (docs/data-tier.md).
     return set(
-        on_primary(Favorite)
-        .filter(user_id=user_id, album_id__in=album_ids)
-        .values_list("album_id", flat=True)
+        Favorite.objects.filter(user_id=user_id, album_id__in=album_ids).values_list(
+            "album_id", flat=True
+        )
     )
 
 
