@@ -54,14 +54,15 @@ def _album_rows(queryset: QuerySet, *extra: str) -> QuerySet:
     return queryset.annotate(track_total=_track_count()).values(*ROW_FIELDS, "track_total", *extra)
 
 
-def album_get_row(*, album_id: int, mini_program_id: int) -> dict:
+def album_get_row(*, album_id: int, mini_program_id: int, fresh: bool = True) -> dict:
     """The album's play columns (plays, plays_batch); not_found unless it is this mini-program's.
 
-    From the primary: the services that write next need the columns the last
-    flush wrote (a stale plays_batch could count a batch twice)."""
+    `fresh` reads the primary, as a write that follows needs; otherwise a replica
+    may answer, as stale as it is (see RedisPlays.total: an old row only ever
+    undercounts)."""
+    albums = on_primary(Album) if fresh else Album.objects
     row = (
-        on_primary(Album)
-        .filter(id=album_id, mini_program_id=mini_program_id)
+        albums.filter(id=album_id, mini_program_id=mini_program_id)
         .values("plays", "plays_batch")
         .first()
     )

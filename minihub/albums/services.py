@@ -105,7 +105,8 @@ def album_play(*, album_id: int, mini_program_id: int) -> int:
     The row is read before Redis (see RedisPlays.total): a flush running at
     the same time can never make a play count twice in the answer.
     """
-    row = album_get_row(album_id=album_id, mini_program_id=mini_program_id)
+    # Plays are counted in Redis: they go on while the primary database is down.
+    row = album_get_row(album_id=album_id, mini_program_id=mini_program_id, fresh=False)
     redis_plays = plays_store.play_count(album_id)
     figures.figure_add(mini_program_id=mini_program_id, name=figures.PLAYS)
     return redis_plays.total(db_plays=row["plays"], db_batch=row["plays_batch"])
