@@ -240,8 +240,11 @@ def test_each_client_address_has_its_own_budget_and_only_nginx_may_name_it(
         assert straight_to_gunicorn("127.0.0.4", **{"X-Real-IP": "127.0.0.6"}) == 429
 
 
+IN_FLIGHT_ON_ONE_SMALL_SERVER = 4  # 1 worker x GUNICORN_THREADS
+
+
 def test_three_app_servers_a_dead_one_costs_no_failed_get(tmp_path, legacy):
-    small = {"GUNICORN_WORKERS": "1", "MINIHUB_RQ_WORKERS": "1"}
+    small = {"GUNICORN_WORKERS": "1", "GUNICORN_THREADS": "4", "MINIHUB_RQ_WORKERS": "1"}
     with (
         supervised_stack(tmp_path / "app1", **small) as one,
         supervised_stack(tmp_path / "app2", **small) as two,
@@ -258,8 +261,10 @@ def test_three_app_servers_a_dead_one_costs_no_failed_get(tmp_path, legacy):
         result = wrk(edge.url + "/api/v2/health", seconds=10, connections=24)
         killer.join()
         assert result.requests > 200, result.output
-        assert result.socket_errors == 0, result.output
-        assert result.non_2xx == 0, result.output
+        assert result.non_2xx == 0, result.output  # nginx retried every GET it could
+        # Only an answer the killed server was already sending cannot be retried (nginx
+        # then closes that client connection): at most its one worker's threads.
+        assert result.socket_errors <= IN_FLIGHT_ON_ONE_SMALL_SERVER, result.output
 
 
 def _kill_app_server(stack):
