@@ -6,7 +6,7 @@ import pytest
 
 from minihub.accounts.models import ApiToken, User
 from tests.conftest import APPID_A, APPID_B
-from tests.helpers import app_headers, json_post, log_in
+from tests.helpers import app_headers, clear_of_window_edge, json_post, log_in
 
 
 def login_status(client, appid, code, **headers):
@@ -133,6 +133,7 @@ def test_login_per_ip_is_throttled_with_retry_after(client, tenants, wechat):
     from minihub.tenants.services import miniprogram_update
 
     miniprogram_update(program=tenants.a)
+    clear_of_window_edge(60, margin_seconds=5)
     for openid in ("o1", "o2"):
         log_in(client, wechat, APPID_A, openid)
     response = login_status(client, APPID_A, wechat.login_code(APPID_A, "o3"))
