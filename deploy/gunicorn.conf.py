@@ -1,8 +1,10 @@
-"""gunicorn settings: `gunicorn config.wsgi:application -c deploy/gunicorn.conf.py`.
+"""gunicorn settings, as deploy/web starts the server:
+`gunicorn config.wsgi:application -c deploy/gunicorn.conf.py`.
 
-Run from the project directory (supervisor does). Every value can be changed
-with an environment variable of the same name in capitals, prefixed
-GUNICORN_ (e.g. GUNICORN_WORKERS=3).
+Run from the project directory (deploy/web does). The address is MINIHUB_BIND
+(default 127.0.0.1:8000); every other value can be changed with an environment
+variable of the same name in capitals, prefixed GUNICORN_ (e.g.
+GUNICORN_WORKERS=3).
 """
 
 import multiprocessing
@@ -25,7 +27,8 @@ for directory in ("pids", "socks"):
 # newly linked release's code.
 chdir = _env("CHDIR", os.environ.get("MINIHUB_ROOT", str(PROJECT_DIR)))
 proc_name = _env("PROC_NAME", "minihub")
-bind = _env("BIND", "127.0.0.1:8000")
+# Where to listen: the web tier's own variable (deploy/web), not a GUNICORN_ one.
+bind = os.environ.get("MINIHUB_BIND", "127.0.0.1:8000")
 # As the seed: 2 x CPU + 1 processes, each serving many requests at once.
 workers = _env("WORKERS", multiprocessing.cpu_count() * 2 + 1)
 # gthread, chosen by measurement (bench/README.md, "Driver and worker class"): under 1,000 open

@@ -146,13 +146,13 @@ def test_collector_sees_every_kind_of_read(tmp_path):
     source = (
         'import os\nA = require("R1")\nB = optional("O1", "x")\nC = env.int("E1", default=1)\n'
         'D = env.bool("E2")\nE = ip_networks("I1", "")\nF = redis_url_with_credentials("U1")\n'
-        'G = os.environ.get("G1")\nH = os.environ["G2"]\nI = os.getenv("G3")\nJ = _env("BIND", 1)\n'
+        'G = os.environ.get("G1")\nH = os.environ["G2"]\nI = os.getenv("G3")\nJ = _env("PORT", 1)\n'
         "K = os.environ.get(name)\n"
     )
     path = tmp_path / "settings.py"
     path.write_text(source)
     names, dynamic = _variables_read(path, gunicorn=True)
-    assert names == {"R1", "O1", "E1", "E2", "I1", "U1", "G1", "G2", "G3", "GUNICORN_BIND"}
+    assert names == {"R1", "O1", "E1", "E2", "I1", "U1", "G1", "G2", "G3", "GUNICORN_PORT"}
     assert dynamic == [12]
 
 

@@ -22,7 +22,7 @@ from tests.test_albums import make_album
 from tests.wechat_side import encrypt_user_data
 
 APPID_NEW = "wxc0000000000000c3"
-GUNICORN = str(PROJECT_DIR / ".venv/bin/gunicorn")
+WEB = str(PROJECT_DIR / "deploy" / "web")  # the shipped gunicorn, as deployed
 
 
 class StaleReplicaServer:
@@ -70,14 +70,14 @@ def server(transactional_db, tenants, tmp_path):
         "HOME": os.environ.get("HOME", "/root"),
         **test_process_env(
             DATABASE_REPLICA_URLS=f"{base}/{replica}",
-            GUNICORN_BIND=f"127.0.0.1:{port}",
+            MINIHUB_BIND=f"127.0.0.1:{port}",
             GUNICORN_WORKERS="1",
             MINIHUB_RUN_DIR=str(tmp_path),
         ),
     }
     log = (tmp_path / "web.log").open("w")
     process = subprocess.Popen(
-        [GUNICORN, "config.wsgi:application", "-c", "deploy/gunicorn.conf.py"],
+        [WEB],
         cwd=PROJECT_DIR,
         env=env,
         stdout=subprocess.DEVNULL,

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Health-check a release before it gets any traffic: serve it from a throwaway
-# gunicorn (one sync worker, a spare port, a private run directory), require
+# gunicorn, started by the release's deploy/web (one sync worker, a spare port,
+# a private run directory), require
 # /api/v2/health/live to name the release and /api/v2/health to answer 200,
 # then stop that gunicorn, and print the data tier it sees (manage.py
 # datatier_status: the Redis master, each replica in rotation or not). Run by fabfile.py on the host:
@@ -21,11 +22,11 @@ run_dir=$(mktemp -d)
 port=$(.venv/bin/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 # After the env file: these belong to the check, never to the live server.
 export DJANGO_SETTINGS_MODULE="config.settings.$env_name" MINIHUB_ROOT="$release_dir" \
-  MINIHUB_RUN_DIR="$run_dir" GUNICORN_BIND="127.0.0.1:$port" GUNICORN_WORKERS=1 \
+  MINIHUB_RUN_DIR="$run_dir" MINIHUB_BIND="127.0.0.1:$port" GUNICORN_WORKERS=1 \
   GUNICORN_WORKER_CLASS=sync GUNICORN_PROC_NAME=minihub-precheck
 
-.venv/bin/gunicorn config.wsgi:application -c deploy/gunicorn.conf.py \
-  </dev/null >"$run_dir/gunicorn.log" 2>&1 &
+# The release's own entry point (it execs gunicorn: $! is gunicorn's master).
+"$release_dir/deploy/web" </dev/null >"$run_dir/gunicorn.log" 2>&1 &
 server=$!
 finish() {
   kill -TERM "$server" 2>/dev/null || true

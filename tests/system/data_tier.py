@@ -16,6 +16,7 @@ from tests.system.stack import free_port, wait_until
 
 APPID = "wxf0000000000000f4"
 PYTHON = str(PROJECT_DIR / ".venv/bin/python")
+WEB = str(PROJECT_DIR / "deploy" / "web")  # the web tier's entry point: the shipped gunicorn
 SETUP = """
 from minihub.accounts.models import User
 from minihub.accounts.tokens import token_issue
@@ -50,7 +51,7 @@ def app_env(
         "DATABASE_URL": database.url(name),
         "ADMIN_DATABASE_URL": database.url(f"{name}_admin"),
         "DATABASE_POOL_SIZE": "4",
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "MINIHUB_BIND": f"127.0.0.1:{port}",
         "GUNICORN_WORKERS": "2",
         "MINIHUB_RUN_DIR": str(root),
         "TENANT_LOCAL_CACHE_SECONDS": "0",
@@ -119,15 +120,9 @@ def prepare_database(processes: MiniHubProcesses, users: int = 3) -> None:
 
 @contextlib.contextmanager
 def running_minihub(processes: MiniHubProcesses, *, with_jobs: bool):
-    """gunicorn (and an RQ worker and the cron scheduler), stopped on the way out."""
-    commands = {
-        "web": [
-            str(PROJECT_DIR / ".venv/bin/gunicorn"),
-            "config.wsgi:application",
-            "-c",
-            "deploy/gunicorn.conf.py",
-        ]
-    }
+    """The web tier (deploy/web: the shipped gunicorn) and an RQ worker and the cron
+    scheduler, stopped on the way out."""
+    commands = {"web": [WEB]}
     if with_jobs:
         commands["worker"] = [
             PYTHON,

@@ -161,7 +161,7 @@ def write_host_env_file(path: Path, port: int, **overrides: str) -> None:
             "DATABASE_POOL_SIZE": "5",
             "GUNICORN_WORKERS": "2",
             "MINIHUB_RQ_WORKERS": "1",
-            "GUNICORN_BIND": f"127.0.0.1:{port}",
+            "MINIHUB_BIND": f"127.0.0.1:{port}",
             "LOG_FORMAT": "plain",
         },
     )

@@ -50,12 +50,7 @@ def app(servers):
     token = setup.stdout.strip().rsplit("TOKEN=", 1)[-1]
     log = (root / "web.log").open("w")
     server = subprocess.Popen(
-        [
-            str(PROJECT_DIR / ".venv/bin/gunicorn"),
-            "config.wsgi:application",
-            "-c",
-            "deploy/gunicorn.conf.py",
-        ],
+        [str(PROJECT_DIR / "deploy" / "web")],
         cwd=PROJECT_DIR,
         env=env,
         stdout=subprocess.DEVNULL,
