@@ -7,3 +7,8 @@ tests/helpers.py's test_process_env) run config.settings.test itself.
 """
 
 from config.settings.test import *  # noqa: F403
+
+# In-process tests read the figures right after their requests: each request writes its
+# own. The buffered writes deployed servers make (FIGURES_FLUSH_SECONDS = 1) have tests of
+# their own in tests/test_dashboard.py, and run in every gunicorn the system tests start.
+FIGURES_FLUSH_SECONDS = 0

@@ -3,6 +3,7 @@ exactly once per hour, pruned after 90 days, shown in the admin with its data in
 
 import json
 import re
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,7 +17,7 @@ from minihub.dashboard.models import Figure, FigureHour
 from minihub.dashboard.services import figures_prune, figures_roll_up
 from tests.album_factory import album_create
 from tests.conftest import APPID_A, APPID_B
-from tests.helpers import app_headers, log_in
+from tests.helpers import app_headers, log_in, manage, test_process_env
 
 BOTH = ["default", "admin"]
 pytestmark = pytest.mark.django_db(databases=BOTH)
@@ -69,6 +70,64 @@ def test_a_request_counts_its_figures_in_redis(client, wechat, tenants):
 def test_requests_without_a_mini_program_count_nothing(client, redis_db, db):
     assert client.get("/api/v2/albums").status_code == 400
     assert redis_db.smembers(figures.PENDING_HOURS_KEY) == set()
+
+
+def test_a_deployed_process_holds_request_figures_and_writes_them_together(
+    client, tenants, settings
+):
+    """Deployed servers (FIGURES_FLUSH_SECONDS > 0) make no Redis call for figures per
+    request: the process sums them, and one write carries them all."""
+    settings.FIGURES_FLUSH_SECONDS = 3600  # only the explicit flush below writes
+    album = album_create(mini_program_id=tenants.a.id, title="专辑", artist="周杰伦")
+    for _ in range(3):
+        assert client.get(f"/api/v2/albums/{album.id}", **app_headers(APPID_A)).status_code == 200
+    assert current_counters(tenants.a.id) == {}, "nothing written per request"
+    figures.process_figures.flush()
+    assert current_counters(tenants.a.id) == {figures.API_REQUESTS: 3}
+    figures.process_figures.flush()
+    assert current_counters(tenants.a.id) == {figures.API_REQUESTS: 3}, "written once"
+
+
+def test_the_background_thread_writes_within_the_interval(tenants, settings):
+    settings.FIGURES_FLUSH_SECONDS = 0.1
+    held = figures.ProcessFigures()
+    batch = figures.FigureBatch()
+    batch.counts[(tenants.a.id, figures.PLAYS)] += 2
+    held.add(batch)
+    deadline = time.monotonic() + 10
+    while not current_counters(tenants.a.id) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert current_counters(tenants.a.id) == {figures.PLAYS: 2}
+
+
+def test_figures_held_across_an_hour_are_written_under_their_own_hours(tenants, settings):
+    settings.FIGURES_FLUSH_SECONDS = 3600
+    held = figures.ProcessFigures()
+    ten = datetime(2026, 11, 30, 10, 59, 59, tzinfo=UTC)
+    for moment, plays in ((ten, 1), (ten + timedelta(seconds=2), 4)):
+        batch = figures.FigureBatch()
+        batch.counts[(tenants.a.id, figures.PLAYS)] += plays
+        held.add(batch, at=moment.timestamp())
+    held.flush()
+    for hour, plays in (("2026113010", b"1"), ("2026113011", b"4")):
+        assert get_redis().hget(figures.hour_key(tenants.a.id, hour), figures.PLAYS) == plays
+    pending = {m.decode() for m in get_redis().smembers(figures.PENDING_HOURS_KEY)}
+    assert pending == {f"{tenants.a.id}:2026113010", f"{tenants.a.id}:2026113011"}
+
+
+@pytest.mark.django_db(databases=BOTH, transaction=True)  # the child process sees the rows
+def test_a_process_that_exits_writes_the_figures_it_holds(tenants):
+    album = album_create(mini_program_id=tenants.a.id, title="专辑", artist="周杰伦")
+    reads = (
+        "from django.test import Client;"
+        f"c = Client(HTTP_HOST='localhost', HTTP_X_MINI_PROGRAM='{APPID_A}');"
+        f"print([c.get('/api/v2/albums/{album.id}').status_code for _ in range(4)])"
+    )
+    # An hour between writes: only the write on the way out can carry them.
+    env = test_process_env(FIGURES_FLUSH_SECONDS="3600")
+    result = manage("shell", "--no-imports", "-c", reads, env=env)
+    assert result.stdout.strip().splitlines()[-1] == "[200, 200, 200, 200]", result.stderr
+    assert current_counters(tenants.a.id) == {figures.API_REQUESTS: 4}
 
 
 def test_roll_up_writes_each_finished_hour_exactly_once(client, wechat, tenants):

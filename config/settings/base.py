@@ -146,6 +146,11 @@ TENANT_NEGATIVE_CACHE_SECONDS = 30
 # process within this many seconds.
 TENANT_LOCAL_CACHE_SECONDS = env.float("TENANT_LOCAL_CACHE_SECONDS", default=2.0)
 
+# --- Dashboard figures -------------------------------------------------------------
+# Each process sums its requests' figures in memory and writes them to Redis this
+# often, in one round trip; 0 writes at the end of every request instead.
+FIGURES_FLUSH_SECONDS = env.float("FIGURES_FLUSH_SECONDS", default=1.0)
+
 # --- Tokens ----------------------------------------------------------------------
 API_TOKEN_TTL_SECONDS = env.int("API_TOKEN_TTL_SECONDS", default=7 * 24 * 3600)
 

@@ -3,11 +3,15 @@
 Apps call the small functions here (they live in core so that no app imports
 the dashboard app); `minihub/dashboard` rolls the hours up into the database.
 
-Within a request, figures are only collected in memory and written by
-`FiguresMiddleware` when the response is ready: one pipelined round trip per
-request, whatever was counted. Outside a request (jobs, cron) each call writes
-at once, also in one round trip. Counting never fails a request: a Redis error
-is logged and the figures are lost.
+Within a request, figures are only collected in memory. When the response is
+ready, `FiguresMiddleware` adds them to this process's sums, and a background
+thread writes the sums to Redis every FIGURES_FLUSH_SECONDS in one pipelined
+round trip: a request costs no Redis call for its figures (a round trip per
+request took a fifth of an album read's throughput). A process that exits
+normally writes what it holds; a killed one loses at most that many seconds of
+its figures. With FIGURES_FLUSH_SECONDS = 0 each request writes its own.
+Outside a request (jobs, cron) each call writes at once. Counting never fails
+a request: a Redis error is logged and the figures are lost.
 
 Keys, per mini-program id and UTC hour (`YYYYMMDDHH`):
 - `figures:{id}:{hour}`: a hash of counters (field names below);
@@ -15,8 +19,11 @@ Keys, per mini-program id and UTC hour (`YYYYMMDDHH`):
 - `figures:hours`: the set of `{id}:{hour}` with counts not yet rolled up.
 """
 
+import atexit
 import contextvars
 import logging
+import os
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -25,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import redis
+from django.conf import settings
 
 from minihub.core.redis import get_redis
 
@@ -74,10 +82,17 @@ class FigureBatch:
     counts: Counter = field(default_factory=Counter)
     users: set[tuple[int, int]] = field(default_factory=set)
 
-    def write(self) -> None:
+    def merge(self, other: "FigureBatch") -> None:
+        counts = self.counts
+        for key, amount in other.counts.items():
+            counts[key] += amount
+        if other.users:
+            self.users |= other.users
+
+    def write(self, hour: str | None = None) -> None:
         if not self.counts and not self.users:
             return
-        hour = hour_of()
+        hour = hour or hour_of()
         pipe = get_redis().pipeline(transaction=False)
         touched = set()
         for (mini_program_id, name), amount in self.counts.items():
@@ -96,6 +111,60 @@ class FigureBatch:
             logger.warning("figures lost: Redis refused them", exc_info=True)
 
 
+class ProcessFigures:
+    """The figures of this process's requests, summed per hour in memory and written to
+    Redis by a background thread every `interval` seconds."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._hours: dict[int, FigureBatch] = {}
+        self._flusher_pid: int | None = None
+
+    def add(self, batch: FigureBatch, *, at: float | None = None) -> None:
+        """Hold `batch` under the hour of `at` (a Unix time; default now)."""
+        if not batch.counts and not batch.users:
+            return
+        hour = int(at or time.time()) // 3600  # the hour's number, formatted at the write
+        with self._lock:
+            if self._flusher_pid != os.getpid():
+                self._start_flusher()
+            held = self._hours.get(hour)
+            if held is None:
+                held = self._hours[hour] = FigureBatch()
+            held.merge(batch)
+
+    def flush(self) -> None:
+        """Write everything held, each hour's figures under their own hour."""
+        with self._lock:
+            hours, self._hours = self._hours, {}
+        for hour, batch in sorted(hours.items()):
+            batch.write(hour_of(datetime.fromtimestamp(hour * 3600, UTC)))
+
+    def forget_in_child(self) -> None:
+        """After fork: the parent's lock may be held and its thread did not come along;
+        the parent still holds (and writes) its own figures."""
+        self._lock = threading.Lock()
+        self._hours = {}
+        self._flusher_pid = None
+
+    def _start_flusher(self) -> None:
+        self._flusher_pid = os.getpid()
+        thread = threading.Thread(target=self._flush_forever, name="figures-flusher", daemon=True)
+        thread.start()
+        atexit.register(self.flush)
+
+    def _flush_forever(self) -> None:
+        while True:
+            time.sleep(settings.FIGURES_FLUSH_SECONDS or 1.0)
+            try:
+                self.flush()
+            except Exception:  # the thread must outlive any one failure
+                logger.exception("figures lost: writing them failed")
+
+
+process_figures = ProcessFigures()
+os.register_at_fork(after_in_child=process_figures.forget_in_child)
+
 _request_batch: contextvars.ContextVar[FigureBatch | None] = contextvars.ContextVar(
     "figures_request_batch", default=None
 )
@@ -107,14 +176,18 @@ _wechat_caller: contextvars.ContextVar[int | None] = contextvars.ContextVar(
 
 @contextmanager
 def figures_batch() -> Iterator[FigureBatch]:
-    """Collect every figure counted inside; written once on the way out."""
+    """Collect every figure counted inside (a request); on the way out they join this
+    process's sums (or are written at once with FIGURES_FLUSH_SECONDS = 0)."""
     batch = FigureBatch()
     token = _request_batch.set(batch)
     try:
         yield batch
     finally:
         _request_batch.reset(token)
-        batch.write()
+        if settings.FIGURES_FLUSH_SECONDS > 0:
+            process_figures.add(batch)
+        else:
+            batch.write()
 
 
 def figure_add(*, mini_program_id: int, name: str, amount: int = 1) -> None:
