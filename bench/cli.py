@@ -32,6 +32,8 @@ from bench.stack import CONFIGURATIONS, GROUPS, prepare, running
 from bench.steps import MATRIX_ENDPOINT, Steps
 
 DEFAULT_OUTPUT = PROJECT_DIR / "bench" / "results"
+# Memory, idle and at the sweep's largest concurrency: the web tiers, and the floor.
+MEMORY_MEASURED = ("stock-django", "minihub", "minihub-granian")
 # PROFILE=1: the album endpoint (the example read) and /ping (where MiniHub's own layers show).
 PROFILED = {"albums": "profile", "ping": "profile_ping"}
 
@@ -76,15 +78,15 @@ def _in_report_order(side_by_side: list[dict], lines: dict[str, list[dict]]):
 def _measure(
     args: argparse.Namespace, *, steps: Steps, running, outputs: Outputs, run_dir: Path
 ) -> dict:
-    """Every server group in turn: side by side and sweep; ab, open loop and profile on
-    MiniHub; then the matrix."""
-    side_by_side, lines = [], {}
-    for group in ("bare-wsgi", "django-minimal"):
-        with running(group):
-            side_by_side += steps.side_by_side(GROUPS[group])
-            lines.update(steps.sweep(GROUPS[group]))
+    """Every server group in turn: side by side, idle memory and sweep; ab, open loop and
+    profile on MiniHub; then the matrix."""
+    side_by_side, lines, memory = [], {}, {}
+    with running("bare-wsgi"):
+        side_by_side += steps.side_by_side(GROUPS["bare-wsgi"])
+        lines.update(steps.sweep(GROUPS["bare-wsgi"]))
     with running("minihub"):
         side_by_side += steps.side_by_side(GROUPS["minihub"])
+        memory = steps.memory_idle(MEMORY_MEASURED)
         lines.update(steps.sweep(GROUPS["minihub"]))
         ab_runs = steps.ab_study()
         constant_rate = steps.constant_rate(side_by_side)
@@ -101,6 +103,7 @@ def _measure(
         "ab": ab_runs,
         "constant_rate": constant_rate,
         "profiles": profiles,
+        "memory_idle": memory,
         "matrix": steps.matrix(),
         "matrix_endpoint": MATRIX_ENDPOINT,
         "matrix_connections": HEADLINE_CONNECTIONS,

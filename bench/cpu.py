@@ -31,6 +31,14 @@ def _children(pid: int) -> list[int]:
     return children
 
 
+def descendants(pid: int) -> list[int]:
+    """Every live process below `pid`."""
+    below = []
+    for child in _children(pid):
+        below += [child, *descendants(child)]
+    return below
+
+
 def tree_cpu_seconds(pid: int) -> float:
     """User + system time of a process, its reaped children (gunicorn's recycled
     workers) and its live descendants."""

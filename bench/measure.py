@@ -1,5 +1,5 @@
-"""One measurement: a load run, with the server's and the machine's CPU and the MariaDB
-connections in use recorded around it."""
+"""One measurement: a load run, with the server's and the machine's CPU, the server's peak
+memory and the MariaDB connections in use recorded around it."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from bench.cpu import CpuWindow, wait_idle, wait_machine_quiet
 from bench.dbconns import ConnectionSampler, ConnectionStats
 from bench.loadgen.result import LoadResult
+from bench.memory import MemoryPeak, TreeMemory
 
 SETTLE_TIMEOUT_SECONDS = 60
 # Per measured run; about 60 runs, so at most 3 minutes on a machine that stays busy.
@@ -25,6 +26,7 @@ class Measurement:
     # harness): high values mean noisy figures.
     other_cpu_pct: float
     db: ConnectionStats
+    memory_peak: TreeMemory
     # Waited before the run for the server to finish the previous run's leftovers.
     settle_seconds: float
 
@@ -49,6 +51,7 @@ class Measurement:
             "db_connections_active_peak": self.db.active_peak,
             "db_connections_active_mean": round(self.db.active_mean, 1),
             "settle_seconds": round(self.settle_seconds, 2),
+            "memory_peak": self.memory_peak.to_json(),
             **self.load.extra,
         }
 
@@ -65,12 +68,15 @@ def measure(
     waited = wait_idle(server_pids, timeout=SETTLE_TIMEOUT_SECONDS)
     waited += wait_machine_quiet(timeout=MACHINE_QUIET_TIMEOUT_SECONDS)
     cpu = CpuWindow(server_pids)
+    memory = MemoryPeak(server_pids)
     sampler.start()
+    memory.start()
     cpu.start()
     try:
         load = run_load()
     finally:
         use = cpu.stop()
+        memory_peak = memory.stop()
         db = sampler.stop()
     return Measurement(
         configuration=configuration,
@@ -81,5 +87,6 @@ def measure(
         client_cpu_pct=load.client_cpu_pct,
         other_cpu_pct=max(0.0, use.machine_pct - use.server_pct - load.client_cpu_pct),
         db=db,
+        memory_peak=memory_peak,
         settle_seconds=waited,
     )

@@ -11,6 +11,7 @@ class Plan:
     mode: str
     warmup_seconds: int
     side_by_side_seconds: int  # each endpoint and baseline at HEADLINE_CONNECTIONS
+    rounds: int  # alternating rounds of the ping and albums runs; each keeps its median
     sweep_concurrency: tuple[int, ...]
     sweep_seconds: int
     matrix_seconds: int
@@ -28,11 +29,12 @@ class Plan:
         return {**asdict(self), "headline_connections": HEADLINE_CONNECTIONS}
 
 
-# About 10 minutes on a 2-core machine (the budget is 15).
+# About 15 minutes on a 2-core machine.
 FULL = Plan(
     mode="full",
     warmup_seconds=2,
-    side_by_side_seconds=10,
+    side_by_side_seconds=8,
+    rounds=3,
     sweep_concurrency=(1, 10, 50, 100, 200, 500, 1000),
     sweep_seconds=5,
     matrix_seconds=8,
@@ -50,6 +52,7 @@ QUICK = Plan(
     mode="quick",
     warmup_seconds=1,
     side_by_side_seconds=1,
+    rounds=2,
     sweep_concurrency=(10, 1000),
     sweep_seconds=1,
     matrix_seconds=1,

@@ -37,7 +37,7 @@ def sweep_plot(sweep: dict, *, value: str, path: Path, title: str) -> None:
         xs = [p["connections"] for p in points]
         # A point with no answer at all (0) has no place on a log scale: drawn at 0.01.
         ys = [max(p["rps"] if value == "rps" else p["latency_ms"]["p99"], 0.01) for p in points]
-        style = "--" if label.startswith(("nginx-static", "bare-wsgi", "django-minimal")) else "-"
+        style = "--" if label.startswith(("nginx-static", "bare-wsgi", "stock-django")) else "-"
         axes.plot(xs, ys, style, marker="o", label=label)
     axes.set_xticks(sweep["concurrency"], [str(c) for c in sweep["concurrency"]])
     axes.legend(fontsize=8, loc="best")

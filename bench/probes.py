@@ -6,17 +6,20 @@ from bench.servers import Server
 from bench.stack import Stack
 
 # Paths per configuration; the baselines have no /api/v2 prefix and no tenant.
+MINIHUB_PATHS = {
+    "ping": "/api/v2/ping",
+    "albums": "/api/v2/albums/{album_id}",
+    "me": "/api/v2/me",
+    "login": "/api/v2/auth/login",
+}
 PATHS = {
     "nginx-static": {"ping": "/ping"},
     "bare-wsgi": {"ping": "/ping"},
-    "django-minimal": {"ping": "/ping", "albums": "/albums/{album_id}"},
-    "minihub": {
-        "ping": "/api/v2/ping",
-        "albums": "/api/v2/albums/{album_id}",
-        "me": "/api/v2/me",
-        "login": "/api/v2/auth/login",
-    },
-    "minihub-nginx": {"ping": "/api/v2/ping", "albums": "/api/v2/albums/{album_id}"},
+    "stock-django": {"ping": "/ping", "albums": "/albums/{album_id}"},
+    "minihub": MINIHUB_PATHS,
+    "minihub-without-figures": MINIHUB_PATHS,
+    "minihub-granian": MINIHUB_PATHS,
+    "minihub-nginx": MINIHUB_PATHS,
 }
 ENDPOINT_TITLES = {
     "ping": "GET /ping (plain JSON)",
@@ -24,21 +27,33 @@ ENDPOINT_TITLES = {
     "me": "GET /me (token auth)",
     "login": "POST /auth/login (through the fake WeChat)",
 }
-# Side by side at the headline concurrency, in this order.
+# The floor every ratio is taken against.
+FLOOR = "stock-django"
+# Side by side at the headline concurrency, in this order. The ping and albums runs of a
+# group's servers alternate, round after round (Steps.side_by_side).
 SIDE_BY_SIDE = (
     ("nginx-static", "ping"),
     ("bare-wsgi", "ping"),
-    ("django-minimal", "ping"),
+    ("stock-django", "ping"),
     ("minihub", "ping"),
+    ("minihub-without-figures", "ping"),
+    ("minihub-granian", "ping"),
     ("minihub-nginx", "ping"),
-    ("django-minimal", "albums"),
+    ("stock-django", "albums"),
     ("minihub", "albums"),
+    ("minihub-without-figures", "albums"),
+    ("minihub-granian", "albums"),
     ("minihub-nginx", "albums"),
     ("minihub", "me"),
+    ("minihub-granian", "me"),
     ("minihub", "login"),
 )
-# The sweep: every line but /me and /login (their figures at 64 connections suffice).
-SWEEP = tuple(pair for pair in SIDE_BY_SIDE if pair[1] in ("ping", "albums"))
+ALTERNATED = ("ping", "albums")
+# The sweep: the ping and albums lines, but not the variant without figures (a cost,
+# measured side by side).
+SWEEP = tuple(
+    pair for pair in SIDE_BY_SIDE if pair[1] in ALTERNATED and pair[0] != "minihub-without-figures"
+)
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,11 @@
 from collections import Counter
 
 from bench.plan import HEADLINE_CONNECTIONS
-from bench.probes import ENDPOINT_TITLES
+from bench.probes import ENDPOINT_TITLES, FLOOR
 from bench.stack import CONFIGURATIONS
 from bench.targets import SEED
 
-BASELINES = {"ping": ("nginx-static", "bare-wsgi", "django-minimal"), "albums": ("django-minimal",)}
+RATIO_BASELINES = ("nginx-static", "bare-wsgi", FLOOR)
 
 
 def _ms(value: float) -> str:
@@ -114,7 +114,7 @@ def _configurations() -> str:
 
 def _ratio_cells(rows: list[dict], result: dict) -> list[str]:
     cells = []
-    for baseline in ("nginx-static", "bare-wsgi", "django-minimal"):
+    for baseline in RATIO_BASELINES:
         base = _find(rows, baseline, result["endpoint"])
         if base is None or base is result or not base["rps"]:
             cells.append("")
@@ -133,6 +133,10 @@ def _load_cells(m: dict) -> list[str]:
     ]
 
 
+def _rounds(result: dict) -> str:
+    return " / ".join(f"{r['rps']:,.0f}" for r in result.get("rounds", []))
+
+
 def _side_by_side(results: dict) -> str:
     rows = results["side_by_side"]
     table = [
@@ -142,18 +146,98 @@ def _side_by_side(results: dict) -> str:
             *_load_cells(r),
             _db(r),
             *_ratio_cells(rows, r),
+            _rounds(r),
         ]
         for r in rows
     ]
     header = ["configuration", "endpoint", "req/s", "p50 ms", "p90 ms", "p99 ms", "errors"]
     header += ["server CPU", "client CPU", "other CPU", "DB conns open / active"]
-    header += ["vs nginx static", "vs bare WSGI", "vs minimal Django"]
+    header += ["vs nginx static", "vs bare WSGI", "vs stock Django", "req/s of each round"]
     seconds = results["plan"]["side_by_side_seconds"]
+    rounds = results["plan"]["rounds"]
     return (
         f"## Side by side at {HEADLINE_CONNECTIONS} connections\n\n"
-        f"wrk, {HEADLINE_CONNECTIONS} keep-alive connections, {seconds} s each after a warm-up, "
-        "every server under the same gunicorn settings. Ratios are req/s against the baseline "
-        "for the same endpoint.\n\n" + _table(header, table) + "\n"
+        f"wrk, {HEADLINE_CONNECTIONS} keep-alive connections, {seconds} s a run after a "
+        f"warm-up. The ping and albums runs of the servers running together alternate, "
+        f"{rounds} rounds; req/s is the median of the rounds, the other columns are those of "
+        "the median round, errors the sum of all rounds. Ratios are req/s against the "
+        "baseline for the same endpoint; `stock-django` is the floor.\n\n"
+        + _table(header, table)
+        + "\n"
+    )
+
+
+def _servers(results: dict) -> str:
+    """gunicorn against granian for MiniHub: throughput, tail, connections and memory."""
+    side, lines = results["side_by_side"], results["sweep"]["lines"]
+    most = max(results["sweep"]["concurrency"])
+    rows = []
+    for configuration in ("minihub", "minihub-granian"):
+        for endpoint in ("ping", "albums"):
+            at64 = _find(side, configuration, endpoint)
+            line = lines.get(f"{configuration} {endpoint}", [])
+            at_most = next((p for p in line if p["connections"] == most), None)
+            if at64 is None or at_most is None:
+                continue
+            floor = _find(side, FLOOR, endpoint)
+            rows.append(
+                [
+                    f"`{configuration}`",
+                    endpoint,
+                    f"{at64['rps']:,.0f}",
+                    f"{at64['rps'] / floor['rps']:.2f}x" if floor and floor["rps"] else "",
+                    _ms(at64["latency_ms"]["p99"]),
+                    f"{at_most['rps']:,.0f}",
+                    _ms(at_most["latency_ms"]["p99"]),
+                    _errors(at_most),
+                    str(at_most["db_connections_open_peak"]),
+                    f"{at_most['memory_peak']['rss_mb_max_process']:.0f}",
+                ]
+            )
+    header = ["server", "endpoint", "req/s at 64", "vs stock Django", "p99 ms at 64"]
+    header += [f"req/s at {most:,}", f"p99 ms at {most:,}", f"errors at {most:,}"]
+    header += ["DB conns open (peak)", "largest process RSS MB"]
+    return (
+        "## gunicorn or granian\n\n"
+        "The same MiniHub, started by `deploy/web` under each server "
+        "(`MINIHUB_WEB_SERVER`), in the same run. Figures at 64 connections are the medians "
+        f"of the alternating rounds; at {most:,} connections, the sweep's.\n\n"
+        + _table(header, rows)
+        + "\n"
+    )
+
+
+def _memory(results: dict) -> str:
+    idle = results.get("memory_idle", {})
+    lines, most = results["sweep"]["lines"], max(results["sweep"]["concurrency"])
+    rows = []
+    for configuration, at_rest in idle.items():
+        busy = next(
+            (p for p in lines.get(f"{configuration} albums", []) if p["connections"] == most),
+            None,
+        )
+        cells = [f"`{configuration}`", str(at_rest["processes"])]
+        for memory in (at_rest, busy["memory_peak"] if busy else None):
+            cells += (
+                [
+                    f"{memory['rss_mb_max_process']:.0f}",
+                    f"{memory['rss_mb_total']:.0f}",
+                    f"{memory['pss_mb_total']:.0f}",
+                ]
+                if memory
+                else ["", "", ""]
+            )
+        rows.append(cells)
+    header = ["server", "processes", "idle: largest RSS MB", "idle: RSS MB, all", "idle: PSS MB"]
+    header += [f"{most:,} conns: largest RSS MB", f"{most:,} conns: RSS MB, all"]
+    header += [f"{most:,} conns: PSS MB"]
+    return (
+        "## Memory\n\n"
+        "Each server's process tree (master and workers): the largest process's RSS (a "
+        "worker), the RSS of all of them (shared pages counted in every worker), and PSS "
+        "(each shared page divided among its sharers: what the tier really holds). Idle: "
+        f"warmed up, no load; busy: the peak while the sweep held {most:,} connections on "
+        "`/albums/<id>`.\n\n" + _table(header, rows) + "\n"
     )
 
 
@@ -480,7 +564,8 @@ def _method(results: dict) -> str:
         "WeChat server and the load generators share its cores, as MiniHub's targets assume.\n"
         "- MiniHub runs `config.settings.test` on its own databases "
         f"({', '.join(results['databases'])}) and Redis db (`{results['redis_url']}`), with the "
-        "shipped `deploy/gunicorn.conf.py` (access log on) and the shipped nginx site. Because "
+        "shipped `deploy/web` (gunicorn with `deploy/gunicorn.conf.py`, access log on; granian "
+        "with its access log on) and the shipped nginx site. Because "
         "every request comes from one address, nginx's per-client-IP limits and the "
         "mini-program's login limits are raised for the run (their code still runs).\n"
         "- wrk: 2 threads, keep-alive, `--timeout 10s` (a slower answer counts as a timeout "
@@ -506,6 +591,8 @@ def render(results: dict, *, images: dict[str, str]) -> str:
         _machine(results),
         _configurations(),
         _side_by_side(results),
+        _servers(results),
+        _memory(results),
         _seed(results),
         _sweep(results, images),
         _matrix(results, images),
@@ -526,7 +613,7 @@ def headline_table(results: dict) -> str:
         ours = _find(side, "minihub", endpoint)
         if ours is None:
             continue
-        floor = _find(side, "django-minimal", endpoint)
+        floor = _find(side, FLOOR, endpoint)
         ratio = f"{ours['rps'] / floor['rps']:.2f}x" if floor and floor["rps"] else ""
         seed = SEED.get(endpoint, {}).get("-t")
         rows.append(
@@ -540,7 +627,7 @@ def headline_table(results: dict) -> str:
             ]
         )
     header = ["endpoint", "req/s", f"p99 ms ({HEADLINE_CONNECTIONS} conns)", "errors"]
-    header += ["vs minimal Django", "vs seed"]
+    header += ["vs stock Django", "vs seed"]
     return (
         f"Measured {results['date']} on {results['machine']['host']} "
         f"({results['machine']['cores']} cores), `{results['command']}`:\n\n"

@@ -2,6 +2,7 @@
 
 import signal
 import socket
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -16,9 +17,11 @@ NGINX_BINARY = "/usr/sbin/nginx"
 START_TIMEOUT_SECONDS = 90  # 5 workers importing Django on a busy 2-core machine
 FAKE_READY_PREFIX = "fake wechat listening on "
 
+WEB_ENTRY_POINT = PROJECT_DIR / "deploy" / "web"
 MINIHUB_APP = "config.wsgi:application"
+MINIHUB_READY_PATH = "/api/v2/ping"
 BARE_WSGI_APP = "bench.baselines.wsgi_app:application"
-MINIMAL_DJANGO_APP = "bench.baselines.django_min.wsgi:application"
+STOCK_DJANGO_APP = "bench.baselines.stock_django.wsgi:application"
 
 
 class StartFailed(RuntimeError):
@@ -63,19 +66,78 @@ def _wait_ready(child: Child, url: str) -> None:
     raise StartFailed(f"{child.name} not answering {url} after {START_TIMEOUT_SECONDS} s")
 
 
+def start_web(processes: Processes, *, name: str, web_server: str, env: dict[str, str]) -> Server:
+    """MiniHub's web tier as deployed: `deploy/web`, running `web_server` on a free port."""
+    port = free_port()
+    child = processes.start(
+        name,
+        [str(WEB_ENTRY_POINT)],
+        env={
+            **env,
+            "MINIHUB_BIND": f"127.0.0.1:{port}",
+            "MINIHUB_WEB_SERVER": web_server,
+            "GUNICORN_PROC_NAME": f"bench-{name}",
+        },
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    _wait_ready(child, base_url + MINIHUB_READY_PATH)
+    return Server(name=name, base_url=base_url, children=[child])
+
+
 def start_gunicorn(
     processes: Processes, *, name: str, app: str, env: dict[str, str], ready_path: str
 ) -> Server:
-    """`gunicorn APP -c deploy/gunicorn.conf.py`, with its environment overrides (GUNICORN_*)."""
+    """`gunicorn APP -c deploy/gunicorn.conf.py` for a baseline app (MiniHub: start_web)."""
     port = free_port()
     child = processes.start(
         name,
         [str(VENV_BIN / "gunicorn"), app, "-c", str(GUNICORN_CONFIG)],
-        env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_PROC_NAME": f"bench-{name}"},
+        env={**env, "MINIHUB_BIND": f"127.0.0.1:{port}", "GUNICORN_PROC_NAME": f"bench-{name}"},
     )
     base_url = f"http://127.0.0.1:{port}"
     _wait_ready(child, base_url + ready_path)
     return Server(name=name, base_url=base_url, children=[child])
+
+
+def start_stock_gunicorn(
+    processes: Processes, *, name: str, app: str, env: dict[str, str], ready_path: str
+) -> Server:
+    """gunicorn as a user would start it: command-line flags for the same worker class and
+    worker, thread and connection counts as deploy/gunicorn.conf.py, gunicorn's own access
+    logger to stdout, nothing else of MiniHub's."""
+    port = free_port()
+    shipped = shipped_gunicorn_counts(env)
+    flags = [
+        *("--bind", f"127.0.0.1:{port}", "--worker-class", shipped["worker_class"]),
+        *("--workers", str(shipped["workers"]), "--threads", str(shipped["threads"])),
+        *("--worker-connections", str(shipped["worker_connections"])),
+        *("--backlog", str(shipped["backlog"]), "--keep-alive", str(shipped["keepalive"])),
+        *("--access-logfile", "-", "--name", f"bench-{name}"),
+    ]
+    child = processes.start(name, [str(VENV_BIN / "gunicorn"), app, *flags], env=env)
+    base_url = f"http://127.0.0.1:{port}"
+    _wait_ready(child, base_url + ready_path)
+    return Server(name=name, base_url=base_url, children=[child])
+
+
+def shipped_gunicorn_counts(env: dict[str, str]) -> dict:
+    """The shipped config's values under `env`, read by gunicorn itself (`--print-config`)."""
+    result = subprocess.run(  # noqa: S603 - fixed argv
+        [str(WEB_ENTRY_POINT), "--print-config"],
+        env=env,
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    wanted = ("worker_class", "workers", "threads", "worker_connections", "backlog", "keepalive")
+    values = {}
+    for line in result.stdout.splitlines():
+        name, _, value = (part.strip() for part in line.partition("="))
+        if name in wanted:
+            values[name] = value
+    return values
 
 
 def start_nginx(processes: Processes, *, prefix: Path, app: Server) -> tuple[Server, Server]:

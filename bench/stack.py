@@ -1,9 +1,11 @@
 """The production-like stack the bench measures, and the baselines beside it.
 
 Databases created and migrated, demo data seeded, the fake WeChat server; then,
-a group at a time, MiniHub under the shipped gunicorn config, the same behind
-the shipped nginx site and nginx answering a static JSON body; a bare WSGI
-callable; a minimal Django project (both under the same gunicorn config).
+a group at a time: a bare WSGI callable under the shipped gunicorn config; and
+together (so that their runs can alternate) the stock Django floor, MiniHub as
+deploy/web starts it under gunicorn and under granian, MiniHub without its
+figures, the shipped nginx site in front of MiniHub and nginx answering a
+static JSON body.
 """
 
 import json
@@ -24,16 +26,27 @@ SECRET = "bench-secret-0123456789abcdef"  # noqa: S105 - registered at the fake 
 
 CONFIGURATIONS = {
     "nginx-static": "nginx answering the ping body itself: the machine's ceiling",
-    "bare-wsgi": "a bare WSGI callable under the same gunicorn config: the Python ceiling",
-    "django-minimal": (
-        "a minimal Django project (no apps, no middleware) doing the same SQL query and "
-        "Redis MGET, same gunicorn config and database pool: the framework floor"
+    "bare-wsgi": "a bare WSGI callable under the shipped gunicorn config: the Python ceiling",
+    "stock-django": (
+        "the floor: a stock Django project importing nothing of MiniHub (Django's MySQL "
+        "backend through PyMySQL, CONN_MAX_AGE 60, no middleware, redis-py) doing the same "
+        "SQL query and Redis MGET, under gunicorn started with command-line flags for the "
+        "same worker class and worker/thread counts and gunicorn's stock access logger"
     ),
     "minihub": (
-        "MiniHub under the shipped deploy/gunicorn.conf.py (gthread, 4 threads, 2 x cores + 1 "
-        "workers, PyMySQL, a pool of 10 connections per process), config.settings.test"
+        "MiniHub as shipped: deploy/web (gunicorn, deploy/gunicorn.conf.py: gthread, 4 threads, "
+        "2 x cores + 1 workers, PyMySQL, a pool of 10 connections per process), "
+        "config.settings.test"
     ),
-    "minihub-nginx": "the same MiniHub processes behind the shipped nginx site",
+    "minihub-without-figures": (
+        "the same without FiguresMiddleware (bench/variants/without_figures.py): what "
+        "counting the dashboard's figures costs"
+    ),
+    "minihub-granian": (
+        "the same MiniHub under granian: deploy/web with MINIHUB_WEB_SERVER=granian "
+        "(WSGI, one worker per core, 4 blocking threads each)"
+    ),
+    "minihub-nginx": "the shipped MiniHub behind the shipped nginx site",
 }
 
 
@@ -47,12 +60,28 @@ class SeedData:
     login_openids: list[str]
 
 
-# Servers run a group at a time: only one database pool (5 workers x 10 connections) is
-# open at once, well under MariaDB's default max_connections (151) on a shared machine.
+# Servers run a group at a time. The servers of the "minihub" group run together so that
+# their runs alternate; each opens at most workers x threads database connections
+# (about 20), well under MariaDB's default max_connections (151).
 GROUPS = {
     "bare-wsgi": ("bare-wsgi",),
-    "django-minimal": ("django-minimal",),
-    "minihub": ("nginx-static", "minihub", "minihub-nginx"),
+    "minihub": (
+        "nginx-static",
+        "stock-django",
+        "minihub",
+        "minihub-without-figures",
+        "minihub-granian",
+        "minihub-nginx",
+    ),
+}
+# MiniHub servers started by deploy/web: (web server, environment overrides).
+WEB_TIER = {
+    "minihub": ("gunicorn", {}),
+    "minihub-without-figures": (
+        "gunicorn",
+        {"DJANGO_SETTINGS_MODULE": "bench.variants.without_figures"},
+    ),
+    "minihub-granian": ("granian", {}),
 }
 
 
@@ -113,33 +142,37 @@ def prepare(
     return Stack(env=env, data=data, fake=fake, run_dir=run_dir)
 
 
-def _gunicorn(stack: Stack, processes: Processes, progress: Progress, name: str) -> Server:
-    app, ready, extra = {
-        "minihub": (servers.MINIHUB_APP, "/api/v2/ping", {}),
-        "bare-wsgi": (servers.BARE_WSGI_APP, "/", {}),
-        "django-minimal": (
-            servers.MINIMAL_DJANGO_APP,
-            "/ping",
-            {"BENCH_MINI_PROGRAM_ID": str(stack.data.mini_program_id)},
-        ),
-    }[name]
-    progress.begin(f"gunicorn {name} (deploy/gunicorn.conf.py)")
-    server = servers.start_gunicorn(
-        processes, name=name, app=app, env={**stack.env, **extra}, ready_path=ready
-    )
+def _start(stack: Stack, processes: Processes, progress: Progress, name: str) -> Server:
+    progress.begin(f"{name}: start")
+    if name in WEB_TIER:
+        web_server, overrides = WEB_TIER[name]
+        server = servers.start_web(
+            processes, name=name, web_server=web_server, env={**stack.env, **overrides}
+        )
+    elif name == "stock-django":
+        floor_env = {**stack.env, "BENCH_MINI_PROGRAM_ID": str(stack.data.mini_program_id)}
+        server = servers.start_stock_gunicorn(
+            processes, name=name, app=servers.STOCK_DJANGO_APP, env=floor_env, ready_path="/ping"
+        )
+    else:
+        server = servers.start_gunicorn(
+            processes, name=name, app=servers.BARE_WSGI_APP, env=stack.env, ready_path="/"
+        )
     progress.end(server.base_url)
     return server
 
 
 def _start_group(stack: Stack, processes: Processes, progress: Progress, group: str) -> None:
-    if group != "minihub":
-        stack.servers[group] = _gunicorn(stack, processes, progress, group)
-        return
-    minihub = _gunicorn(stack, processes, progress, "minihub")
-    progress.begin("nginx: the shipped site in front of minihub, and the static JSON server")
-    proxy, static = servers.start_nginx(processes, prefix=stack.run_dir / "nginx", app=minihub)
-    progress.end(f"{proxy.base_url} and {static.base_url}")
-    stack.servers.update({"minihub": minihub, "minihub-nginx": proxy, "nginx-static": static})
+    for name in GROUPS[group]:
+        if name not in ("nginx-static", "minihub-nginx"):
+            stack.servers[name] = _start(stack, processes, progress, name)
+    if "minihub-nginx" in GROUPS[group]:
+        progress.begin("nginx: the shipped site in front of minihub, and the static JSON server")
+        proxy, static = servers.start_nginx(
+            processes, prefix=stack.run_dir / "nginx", app=stack.servers["minihub"]
+        )
+        progress.end(f"{proxy.base_url} and {static.base_url}")
+        stack.servers.update({"minihub-nginx": proxy, "nginx-static": static})
 
 
 @contextmanager

@@ -1,6 +1,7 @@
 """The parts of a bench run, each answering JSON for the results file."""
 
 import importlib.util
+import statistics
 from pathlib import Path
 
 from bench import profiling, servers
@@ -11,8 +12,9 @@ from bench.loadgen.openloop import open_loop
 from bench.loadgen.wrk import wrk
 from bench.login_codes import write_login_bodies
 from bench.measure import SETTLE_TIMEOUT_SECONDS, measure
+from bench.memory import tree_memory
 from bench.plan import HEADLINE_CONNECTIONS, Plan
-from bench.probes import SIDE_BY_SIDE, SWEEP, Probe, probe
+from bench.probes import ALTERNATED, SIDE_BY_SIDE, SWEEP, Probe, probe
 from bench.processes import Processes
 from bench.progress import Progress, summary
 from bench.stack import Stack
@@ -24,6 +26,24 @@ DRIVER_MODULES = {"pymysql": "pymysql", "mysqlclient": "MySQLdb"}
 MATRIX_ENDPOINT = "albums"
 # Codes for the login run: its rate cannot beat /me's (a login does all /me does and more).
 LOGIN_CODE_MARGIN = 1.3
+
+
+def median_of_rounds(runs: list[dict]) -> dict:
+    """The run with the median throughput, carrying every round's figures; errors are the
+    sum over the rounds (one failed request in any round counts)."""
+    ordered = sorted(runs, key=lambda run: run["rps"])
+    result = dict(ordered[(len(ordered) - 1) // 2])
+    result["rps"] = statistics.median(run["rps"] for run in runs)
+    result["rounds"] = [
+        {"rps": run["rps"], "p99_ms": run["latency_ms"]["p99"], "error_total": run["error_total"]}
+        for run in runs
+    ]
+    result["error_total"] = sum(run["error_total"] for run in runs)
+    result["errors"] = {
+        kind: sum(run["errors"].get(kind, 0) for run in runs)
+        for kind in sorted({kind for run in runs for kind in run["errors"]})
+    }
+    return result
 
 
 class Steps:
@@ -91,28 +111,40 @@ class Steps:
 
     # --- side by side ------------------------------------------------------------------
     def side_by_side(self, configurations: tuple[str, ...]) -> list[dict]:
-        """These configurations' endpoints at the headline concurrency."""
-        results = []
-        seconds = self.plan.side_by_side_seconds
-        for configuration, endpoint in SIDE_BY_SIDE:
-            if configuration not in configurations:
+        """These configurations' endpoints at the headline concurrency. The ping and albums
+        runs alternate between the servers, round after round; each keeps its median."""
+        pairs = [pair for pair in SIDE_BY_SIDE if pair[0] in configurations]
+        alternated = [pair for pair in pairs if pair[1] in ALTERNATED]
+        for configuration, endpoint in alternated:
+            self._warm_up(probe(self.stack, configuration, endpoint), self.plan.warmup_seconds)
+        rounds: dict[tuple[str, str], list[dict]] = {pair: [] for pair in alternated}
+        for number in range(1, self.plan.rounds + 1):
+            for pair in alternated:
+                rounds[pair].append(self._headline_run(pair, f"round {number}/{self.plan.rounds}"))
+        results = [median_of_rounds(rounds[pair]) for pair in alternated]
+        for pair in pairs:
+            if pair in rounds:
                 continue
-            target = probe(self.stack, configuration, endpoint)
-            if endpoint == "login":
-                me_rps = next(r["rps"] for r in results if r["endpoint"] == "me")
-                results.append(self._login(target, me_rps=me_rps))
-                continue
-            self._warm_up(target, self.plan.warmup_seconds)
-            text = f"side by side: {target.label}, {HEADLINE_CONNECTIONS} connections, {seconds} s"
-            results.append(
-                self._measured_step(
-                    text,
-                    lambda t=target: self._wrk(
-                        t, connections=HEADLINE_CONNECTIONS, seconds=seconds
-                    ),
+            if pair[1] == "login":
+                me_rps = next(
+                    r["rps"]
+                    for r in results
+                    if (r["configuration"], r["endpoint"]) == ("minihub", "me")
                 )
-            )
+                results.append(self._login(probe(self.stack, *pair), me_rps=me_rps))
+            else:
+                self._warm_up(probe(self.stack, *pair), self.plan.warmup_seconds)
+                results.append(self._headline_run(pair, "one run"))
         return results
+
+    def _headline_run(self, pair: tuple[str, str], which: str) -> dict:
+        target = probe(self.stack, *pair)
+        seconds = self.plan.side_by_side_seconds
+        text = f"side by side, {which}: {target.label}, {HEADLINE_CONNECTIONS} connections"
+        return self._measured_step(
+            f"{text}, {seconds} s",
+            lambda: self._wrk(target, connections=HEADLINE_CONNECTIONS, seconds=seconds),
+        )
 
     def _login(self, target: Probe, *, me_rps: float) -> dict:
         seconds = self.plan.side_by_side_seconds
@@ -136,6 +168,20 @@ class Steps:
         )
         result["codes_made"] = made
         return result
+
+    # --- memory ---------------------------------------------------------------------------
+    def memory_idle(self, configurations: tuple[str, ...]) -> dict[str, dict]:
+        """Each server's process tree, warmed up and idle."""
+        idle = {}
+        for configuration in configurations:
+            pids = self.stack.servers[configuration].pids
+            wait_idle(pids, timeout=SETTLE_TIMEOUT_SECONDS)
+            idle[configuration] = tree_memory(pids).to_json()
+        self.progress.say(
+            "memory idle (PSS MB): "
+            + ", ".join(f"{name} {m['pss_mb_total']:.0f}" for name, m in idle.items())
+        )
+        return idle
 
     # --- concurrency sweep -------------------------------------------------------------
     def sweep(self, configurations: tuple[str, ...]) -> dict[str, list[dict]]:
@@ -272,13 +318,7 @@ class Steps:
         env = {**self.stack.env, "DATABASE_DRIVER": driver, "GUNICORN_WORKER_CLASS": worker_class}
         self.progress.begin(f"gunicorn {name}")
         try:
-            server = servers.start_gunicorn(
-                self.processes,
-                name=name,
-                app=servers.MINIHUB_APP,
-                env=env,
-                ready_path="/api/v2/ping",
-            )
+            server = servers.start_web(self.processes, name=name, web_server="gunicorn", env=env)
         except servers.StartFailed as exc:
             self.progress.end("failed to start")
             return {**cell, "error": str(exc)[-1000:]}

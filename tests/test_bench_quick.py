@@ -7,6 +7,7 @@ quoted. The bench runs on databases and a Redis db of this test run's own.
 
 import json
 import os
+import statistics
 import struct
 import subprocess
 import sys
@@ -29,6 +30,8 @@ REPORT_SECTIONS = (
     "## Machine",
     "## Configurations",
     "## Side by side at 64 connections",
+    "## gunicorn or granian",
+    "## Memory",
     "## Against the seed",
     "## Concurrency sweep",
     "## Driver x worker class",
@@ -140,6 +143,31 @@ def test_every_configuration_has_its_side_by_side_measurement(results):
     assert login["codes_made"] > 0
 
 
+def test_ping_and_albums_alternate_in_rounds_and_keep_the_median(results):
+    alternated = [r for r in results["side_by_side"] if r["endpoint"] in ("ping", "albums")]
+    assert {r["configuration"] for r in alternated} >= {
+        "stock-django",
+        "minihub",
+        "minihub-without-figures",
+        "minihub-granian",
+    }
+    for result in alternated:
+        rounds = result["rounds"]
+        assert len(rounds) == QUICK.rounds, result
+        assert result["rps"] == statistics.median(r["rps"] for r in rounds)
+        assert result["error_total"] == sum(r["error_total"] for r in rounds)
+
+
+def test_memory_of_each_web_tier_idle_and_under_load(results):
+    for configuration in ("stock-django", "minihub", "minihub-granian"):
+        idle = results["memory_idle"][configuration]
+        assert idle["processes"] >= 2  # a master and its workers
+        assert 0 < idle["rss_mb_max_process"] <= idle["rss_mb_total"]
+        assert 0 < idle["pss_mb_total"] <= idle["rss_mb_total"]
+        busiest = results["sweep"]["lines"][f"{configuration} albums"][-1]
+        assert busiest["memory_peak"]["processes"] == idle["processes"]
+
+
 def test_sweep_has_every_line_at_every_concurrency(results):
     sweep = results["sweep"]
     assert sweep["concurrency"] == list(QUICK.sweep_concurrency)
@@ -181,9 +209,12 @@ def test_constant_rate_targets_and_machine_are_recorded(results):
         assert {"target_rate", "sent", "scheduler_lag_ms", "latency_ms"} <= set(run)
     assert {t["name"] for t in results["targets"]} >= {
         "ping throughput",
-        "ping vs minimal Django",
+        "ping vs stock Django, same server",
         "albums throughput",
-        "albums vs minimal Django",
+        "albums vs stock Django, same server",
+        "albums: cost of counting the dashboard's figures",
+        "ping under granian vs stock Django under gunicorn",
+        "albums under gunicorn vs stock Django under gunicorn",
         "albums p99 at 64 connections",
         "errors up to 1,000 connections",
     }

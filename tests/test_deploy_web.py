@@ -104,3 +104,42 @@ def test_it_serves_on_minihub_bind_and_term_stops_it_gracefully(tmp_path, django
         log.close()
     with pytest.raises(requests.ConnectionError):
         requests.get(f"http://127.0.0.1:{port}/api/v2/ping", timeout=2)
+
+
+def test_granian_serves_when_chosen_and_stops_on_term(tmp_path, django_db_setup):
+    """MINIHUB_WEB_SERVER=granian: the same entry point, the same address, granian itself."""
+    port = free_port()
+    env = web_env(
+        tmp_path,
+        MINIHUB_BIND=f"127.0.0.1:{port}",
+        MINIHUB_WEB_SERVER="granian",
+        GRANIAN_WORKERS="1",
+    )
+    log = (tmp_path / "granian.log").open("w")
+    server = subprocess.Popen([str(WEB)], cwd="/", env=env, stdout=log, stderr=log)
+    try:
+        ping = wait_until(
+            lambda: requests.get(f"http://127.0.0.1:{port}/api/v2/ping", timeout=2),
+            timeout=30,
+            what="deploy/web (granian) answering",
+        )
+        assert ping.status_code == 200, ping.text
+        assert ping.json() == {"message": "pong"}
+        assert ping.headers["X-Request-ID"]
+        argv = Path(f"/proc/{server.pid}/cmdline").read_bytes().split(b"\0")
+        assert any(arg.endswith(b".venv/bin/granian") for arg in argv), argv
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=30) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+        log.close()
+    assert "GET /api/v2/ping" in (tmp_path / "granian.log").read_text(), "its access log"
+
+
+def test_an_unknown_web_server_is_refused_by_name(tmp_path, django_db_setup):
+    env = web_env(tmp_path, MINIHUB_WEB_SERVER="uwsgi")
+    result = subprocess.run([str(WEB)], env=env, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert "MINIHUB_WEB_SERVER must be gunicorn or granian, not 'uwsgi'" in result.stderr

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from bench.baselines.django_min import views
+from bench.baselines.stock_django import views
 
 urlpatterns = [
     path("ping", views.ping),
