@@ -1,12 +1,15 @@
 """GET /albums, /albums/{id}; POST /albums/{id}/plays; PUT, DELETE /albums/{id}/favorite;
 GET /me/favorites."""
 
+from dataclasses import asdict
+
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Status
 
 from minihub.accounts.auth import bearer, optional_identity
 from minihub.albums import selectors, services
 from minihub.albums.schemas import AlbumOut, AlbumPageOut, PageIn, PlaysOut
+from minihub.core.renderers import json_response
 from minihub.core.schemas import error_responses
 from minihub.tenants.request import request_tenant
 
@@ -51,9 +54,10 @@ def get_album(request: HttpRequest, album_id: int):
     """One album: one database row plus its play count from Redis (the "DB + Redis"
     benchmark). `plays` is null while Redis is unreachable."""
     tenant = request_tenant(request)
-    return selectors.album_detail(
+    card = selectors.album_detail(
         album_id=album_id, mini_program_id=tenant.id, user_id=_user_id(request)
     )
+    return json_response(asdict(card))
 
 
 @router.post(

@@ -6,9 +6,11 @@ from ninja import Router, Schema
 
 from minihub.core.errors import error_body
 from minihub.core.health import OK, run_health_checks
+from minihub.core.renderers import json_response
 from minihub.core.schemas import ErrorBody
 
 router = Router(tags=["health"])
+PONG = {"message": "pong"}
 
 
 class PingOut(Schema):
@@ -29,7 +31,7 @@ class HealthOut(Schema):
 @router.get("/ping", response=PingOut, auth=None)
 def ping(request: HttpRequest):
     """Plain JSON with no tenant and no database: the "plain JSON" benchmark."""
-    return {"message": "pong"}
+    return json_response(PONG)
 
 
 @router.get("/health", response={200: HealthOut, 503: HealthOut}, auth=None, exclude_none=True)
