@@ -2,7 +2,7 @@
 
 Its own MariaDB databases (minihub_bench, minihub_bench_admin) and its own Redis
 db (8), never the test databases; `config.settings.test` with the shipped
-defaults (a pool of 10 connections per process), pointed at the fake WeChat.
+defaults (a persistent database connection per thread), pointed at the fake WeChat.
 """
 
 import os
@@ -70,7 +70,7 @@ def server_env(stores: Stores, *, wechat_base: str, run_dir: Path, **extra: str)
         "LOG_DIR": str(run_dir / "log"),
         "MINIHUB_RUN_DIR": str(run_dir),
     }
-    # test.env turns the pool off for the unit tests; servers run the shipped pool.
+    # Servers run the shipped default (DATABASE_POOL_SIZE unset), whatever test.env says.
     env.pop("DATABASE_POOL_SIZE", None)
     env.update(extra)
     return env

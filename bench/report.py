@@ -579,7 +579,8 @@ def _method(results: dict) -> str:
         "too when in front), *client* the load generator, *other* the rest of the machine.\n"
         "- DB conns: peak connections on the bench's databases (information_schema.PROCESSLIST, "
         "sampled 4 times a second), *open* (idle pooled connections of every running server "
-        "included) and *active* (running a statement). Each process's pool holds at most 10.\n"
+        "included) and *active* (running a statement). MiniHub keeps a connection per thread "
+        "(gevent's matrix cells: a pool of 10 per process).\n"
     )
 
 

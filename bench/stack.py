@@ -35,7 +35,7 @@ CONFIGURATIONS = {
     ),
     "minihub": (
         "MiniHub as shipped: deploy/web (gunicorn, deploy/gunicorn.conf.py: gthread, 4 threads, "
-        "2 x cores + 1 workers, PyMySQL, a pool of 10 connections per process), "
+        "2 x cores + 1 workers, PyMySQL, a persistent connection per thread), "
         "config.settings.test"
     ),
     "minihub-without-figures": (

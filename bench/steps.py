@@ -22,6 +22,7 @@ from bench.stack import Stack
 DRIVERS = ("pymysql", "mysqlclient")
 WORKER_CLASSES = ("gevent", "gthread", "sync")
 SHIPPED = ("pymysql", "gthread")  # deploy/gunicorn.conf.py's defaults
+GEVENT_POOL_SIZE = 10
 DRIVER_MODULES = {"pymysql": "pymysql", "mysqlclient": "MySQLdb"}
 MATRIX_ENDPOINT = "albums"
 # Codes for the login run: its rate cannot beat /me's (a login does all /me does and more).
@@ -316,6 +317,8 @@ class Steps:
             self.progress.say(f"{name}: skipped, {driver} is not installed")
             return {**cell, "error": f"{driver} is not installed"}
         env = {**self.stack.env, "DATABASE_DRIVER": driver, "GUNICORN_WORKER_CLASS": worker_class}
+        if worker_class == "gevent":  # greenlets need the pool to bound their connections
+            env["DATABASE_POOL_SIZE"] = str(GEVENT_POOL_SIZE)
         self.progress.begin(f"gunicorn {name}")
         try:
             server = servers.start_web(self.processes, name=name, web_server="gunicorn", env=env)

@@ -36,8 +36,16 @@ workers = _env("WORKERS", multiprocessing.cpu_count() * 2 + 1)
 # greenlets, queueing for the bounded database pool, starved some past their
 # timeouts; it also had the best tail latency at 64 connections.
 worker_class = _env("WORKER_CLASS", "gthread")
-# Requests handled at once per worker; never more than DATABASE_POOL_SIZE.
+# Requests handled at once per worker, each thread with its own persistent
+# database connection: workers x threads connections per database at most.
 threads = _env("THREADS", 4)
+# Under gevent every request is a greenlet with a connection of its own: only a
+# pool bounds them (docs/operations.md, "Connection pools, driver and worker class").
+if worker_class == "gevent" and int(os.environ.get("DATABASE_POOL_SIZE") or 0) <= 0:
+    raise RuntimeError(
+        "GUNICORN_WORKER_CLASS=gevent needs DATABASE_POOL_SIZE > 0 (e.g. 10): "
+        "greenlets are not bounded like threads"
+    )
 # Open (keep-alive) connections per worker; requests wait in the worker's
 # queue, not at the database.
 worker_connections = _env("WORKER_CONNECTIONS", 1000)

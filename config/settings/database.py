@@ -6,7 +6,10 @@ MYSQL_ENGINE = "django.db.backends.mysql"
 # SQLAlchemy's QueuePool under Django's MySQL backend (django-db-connection-pool),
 # with one round trip per query (minihub/core/pooled_mysql/base.py).
 POOLED_MYSQL_ENGINE = "minihub.core.pooled_mysql"
-# A pooled connection idle for longer than this is pinged before reuse.
+# Django's MySQL backend with persistent connections, pinged only after idling
+# (minihub/core/persistent_mysql/base.py): the engine when there is no pool.
+PERSISTENT_MYSQL_ENGINE = "minihub.core.persistent_mysql"
+# A connection idle for longer than this is pinged before reuse (either engine).
 POOL_PING_IDLE_SECONDS = 1.0
 MYSQL_CHARSET = "utf8mb4"
 MYSQL_COLLATION = "utf8mb4_unicode_ci"
@@ -85,6 +88,9 @@ def database_from_url(
         config["TEST"] = {"CHARSET": MYSQL_CHARSET, "COLLATION": MYSQL_COLLATION}
         if pool_size > 0:
             config = pooled(config, size=pool_size, wait_seconds=pool_wait_seconds)
+        else:
+            config["ENGINE"] = PERSISTENT_MYSQL_ENGINE
+            config["PING_IDLE_SECONDS"] = POOL_PING_IDLE_SECONDS
     return config
 
 

@@ -24,9 +24,10 @@ DATABASES = databases_from_urls(
     admin=_admin_database_url or require("DATABASE_URL"),
     replicas=csv_list(optional("DATABASE_REPLICA_URLS", "")),
     conn_max_age=env.int("DATABASE_CONN_MAX_AGE", default=60),
-    # Connections per process and database; 0 turns pooling off (RQ workers,
-    # which fork per job, connect per job instead).
-    pool_size=env.int("DATABASE_POOL_SIZE", default=10),
+    # 0 (the default): a persistent connection per thread, bounded by the web
+    # server's threads. A pool of this many connections per process and database
+    # is for gevent workers, whose greenlets nothing else bounds.
+    pool_size=env.int("DATABASE_POOL_SIZE", default=0),
     pool_wait_seconds=env.float("DATABASE_POOL_WAIT_SECONDS", default=10),
 )
 # A replica further behind (or down, or not replicating) gets no reads until it catches up.

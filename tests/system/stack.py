@@ -92,7 +92,6 @@ def supervised_stack(tmp_path: Path, **extra_env: str):
         "PATH": os.environ["PATH"],
         "HOME": os.environ.get("HOME", "/root"),
         **test_process_env(),
-        "DATABASE_POOL_SIZE": "5",
         "MINIHUB_BIND": f"127.0.0.1:{port}",
         "GUNICORN_WORKERS": "2",
         "MINIHUB_RUN_DIR": str(tmp_path),

@@ -16,14 +16,14 @@ a ROLLBACK at checkin. Each costs about as much as the query itself. Here:
 ENGINE = "minihub.core.pooled_mysql"; config/settings/database.py sets it up.
 """
 
-import select
-import sys
 import threading
 import time
 
 from dj_db_conn_pool.backends.mysql import base as pooled
 from dj_db_conn_pool.core import pool_container
 from sqlalchemy import event, exc
+
+from minihub.core.mysql_liveness import closed_by_server, ping_without_reconnect
 
 SERVER_STATUS_IN_TRANS = 1  # MySQL protocol: SERVER_STATUS_IN_TRANS
 CHECKED_IN_AT = "minihub_checked_in_at"
@@ -45,49 +45,6 @@ def _needs_rollback(dbapi_connection) -> bool:
     return bool(status & SERVER_STATUS_IN_TRANS)
 
 
-def _is_pymysql(dbapi_connection) -> bool:
-    return type(dbapi_connection).__module__.startswith("pymysql")
-
-
-def _socket_fileno(dbapi_connection) -> int | None:
-    if _is_pymysql(dbapi_connection):
-        sock = getattr(dbapi_connection, "_sock", None)
-        return sock.fileno() if sock is not None else None
-    try:
-        return dbapi_connection.fileno()  # mysqlclient
-    except Exception:  # closed: the driver refuses
-        return None
-
-
-def _os_poll():
-    """select.poll, the operating system's even where gevent has patched it (gevent's
-    own never reports readiness within a zero timeout)."""
-    monkey = sys.modules.get("gevent.monkey")
-    if monkey is not None and monkey.is_module_patched("select"):
-        return monkey.get_original("select", "poll")()
-    return select.poll()
-
-
-def _closed_by_server(dbapi_connection) -> bool:
-    """A pooled connection between requests has nothing to read; anything there
-    (end of file, an error packet) means the server has closed it."""
-    fileno = _socket_fileno(dbapi_connection)
-    if fileno is None or fileno < 0:
-        return True
-    poller = _os_poll()
-    poller.register(fileno, select.POLLIN | select.POLLPRI)
-    return bool(poller.poll(0))
-
-
-def _ping(dbapi_connection) -> None:
-    """Ping without reconnecting behind the pool's back: PyMySQL reconnects unless told
-    not to; mysqlclient does not, and warns when told."""
-    if _is_pymysql(dbapi_connection):
-        dbapi_connection.ping(False)
-    else:
-        dbapi_connection.ping()
-
-
 def _remember_checkin(dbapi_connection, connection_record) -> None:
     connection_record.info[CHECKED_IN_AT] = time.monotonic()
 
@@ -98,12 +55,12 @@ def _ping_after_idle(ping_idle_seconds: float):
         if checked_in_at is None:
             return  # new
         # Either way the pool replaces the connection and tries again.
-        if _closed_by_server(dbapi_connection):
+        if closed_by_server(dbapi_connection):
             raise exc.DisconnectionError("closed by the server")
         if time.monotonic() - checked_in_at <= ping_idle_seconds:
             return  # in use a moment ago
         try:
-            _ping(dbapi_connection)
+            ping_without_reconnect(dbapi_connection)
         except Exception as error:
             raise exc.DisconnectionError(str(error)) from error
 
@@ -137,7 +94,7 @@ class DatabaseWrapper(pooled.DatabaseWrapper):
         # Django's pings with the driver's default, which for PyMySQL reconnects in
         # place: the session settings below would not be sent again.
         try:
-            _ping(self.connection.driver_connection)
+            ping_without_reconnect(self.connection.driver_connection)
         except self.Database.Error:
             return False
         return True

@@ -1,0 +1,48 @@
+"""Is a MySQL/MariaDB connection between requests still alive? Asked without a round trip
+where possible: shared by the pooled and the persistent engines."""
+
+import select
+import sys
+
+
+def _is_pymysql(dbapi_connection) -> bool:
+    return type(dbapi_connection).__module__.startswith("pymysql")
+
+
+def _socket_fileno(dbapi_connection) -> int | None:
+    if _is_pymysql(dbapi_connection):
+        sock = getattr(dbapi_connection, "_sock", None)
+        return sock.fileno() if sock is not None else None
+    try:
+        return dbapi_connection.fileno()  # mysqlclient
+    except Exception:  # closed: the driver refuses
+        return None
+
+
+def _os_poll():
+    """select.poll, the operating system's even where gevent has patched it (gevent's
+    own never reports readiness within a zero timeout)."""
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is not None and monkey.is_module_patched("select"):
+        return monkey.get_original("select", "poll")()
+    return select.poll()
+
+
+def closed_by_server(dbapi_connection) -> bool:
+    """A pooled connection between requests has nothing to read; anything there
+    (end of file, an error packet) means the server has closed it."""
+    fileno = _socket_fileno(dbapi_connection)
+    if fileno is None or fileno < 0:
+        return True
+    poller = _os_poll()
+    poller.register(fileno, select.POLLIN | select.POLLPRI)
+    return bool(poller.poll(0))
+
+
+def ping_without_reconnect(dbapi_connection) -> None:
+    """Ping without reconnecting behind the pool's back: PyMySQL reconnects unless told
+    not to; mysqlclient does not, and warns when told."""
+    if _is_pymysql(dbapi_connection):
+        dbapi_connection.ping(False)
+    else:
+        dbapi_connection.ping()

@@ -1,0 +1,137 @@
+"""The persistent MySQL engine (the default: a connection per thread) against the real
+MariaDB: no round trip but the query on a busy connection, and still safe: connections
+the server closed, or that idled past the ping interval, are found before a query fails."""
+
+import itertools
+import os
+import time
+
+import pymysql
+import pytest
+from django.db import connection, connections
+
+from config.settings.database import PERSISTENT_MYSQL_ENGINE, database_from_url
+from minihub.core.persistent_mysql.base import DatabaseWrapper
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+_aliases = itertools.count()
+
+
+@pytest.fixture
+def persistent_wrapper():
+    """A factory of Django connections through the persistent engine on the test database
+    (what one web server thread holds)."""
+    made = []
+
+    def make(**overrides):
+        alias = f"persistent_test_{next(_aliases)}"
+        settings_dict = database_from_url(os.environ["DATABASE_URL"], pool_size=0)
+        assert settings_dict["ENGINE"] == PERSISTENT_MYSQL_ENGINE
+        settings_dict.update(NAME=connection.settings_dict["NAME"], **overrides)
+        databases = {"default": connection.settings_dict, alias: settings_dict}
+        wrapper = DatabaseWrapper(connections.configure_settings(databases)[alias], alias=alias)
+        made.append(wrapper)
+        return wrapper
+
+    yield make
+    for wrapper in made:
+        wrapper.close()
+
+
+@pytest.fixture
+def commands(monkeypatch):
+    """Every command PyMySQL sends, as (command byte, SQL): a spy, the calls go through."""
+    sent = []
+    original = pymysql.connections.Connection._execute_command
+
+    def spy(self, command, sql):
+        sent.append((command, sql if isinstance(sql, str) else sql.decode()))
+        return original(self, command, sql)
+
+    monkeypatch.setattr(pymysql.connections.Connection, "_execute_command", spy)
+    return sent
+
+
+@pytest.fixture
+def pings(monkeypatch):
+    seen = []
+    original = pymysql.connections.Connection.ping
+
+    def spy(self, reconnect=True):
+        seen.append(reconnect)
+        return original(self, reconnect)
+
+    monkeypatch.setattr(pymysql.connections.Connection, "ping", spy)
+    return seen
+
+
+def one_request(wrapper, sql="SELECT 1"):
+    """What Django does around a request: the connection check at its start and end (the
+    request_started and request_finished signals), and the request's query."""
+    wrapper.close_if_unusable_or_obsolete()
+    with wrapper.cursor() as cursor:
+        cursor.execute(sql)
+        rows = cursor.fetchall()
+    wrapper.close_if_unusable_or_obsolete()
+    return rows
+
+
+def connection_id(wrapper) -> int:
+    ((found,),) = one_request(wrapper, "SELECT CONNECTION_ID()")
+    return found
+
+
+def kill(connection_id_: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"KILL {int(connection_id_)}")
+
+
+def test_a_busy_connection_costs_one_round_trip_per_query(persistent_wrapper, commands, pings):
+    wrapper = persistent_wrapper(PING_IDLE_SECONDS=60)
+    first = connection_id(wrapper)  # connects and sets the session up
+    commands.clear()
+    assert one_request(wrapper) == ((1,),)
+    assert one_request(wrapper) == ((1,),)
+    assert [sql for _command, sql in commands] == ["SELECT 1", "SELECT 1"]
+    assert pings == []
+    assert connection_id(wrapper) == first, "the same connection, kept between requests"
+
+
+def test_an_idle_connection_is_pinged_without_a_silent_reconnect(persistent_wrapper, pings):
+    wrapper = persistent_wrapper(PING_IDLE_SECONDS=0)
+    one_request(wrapper)
+    one_request(wrapper)
+    assert pings == [False]  # PyMySQL's reconnect would skip the session settings
+
+
+def test_a_connection_killed_while_idle_is_replaced_before_use(persistent_wrapper):
+    wrapper = persistent_wrapper(PING_IDLE_SECONDS=0.05)
+    killed = connection_id(wrapper)
+    kill(killed)
+    time.sleep(0.2)
+    assert connection_id(wrapper) != killed
+
+
+def test_a_connection_killed_a_moment_after_use_is_replaced_without_a_ping(
+    persistent_wrapper, monkeypatch
+):
+    """No ping is due (it was used a moment ago), yet the server's close is seen."""
+    wrapper = persistent_wrapper(PING_IDLE_SECONDS=60)
+    killed = connection_id(wrapper)
+    kill(killed)
+    time.sleep(0.05)  # the server's close reaches the socket
+    monkeypatch.setattr(pymysql.connections.Connection, "ping", None)  # any ping would fail
+    for _ in range(3):
+        assert connection_id(wrapper) != killed
+
+
+def test_session_settings_hold_on_a_replaced_connection(persistent_wrapper):
+    wrapper = persistent_wrapper(PING_IDLE_SECONDS=60)
+    sql = "SELECT @@session.tx_isolation, @@session.character_set_connection, @@session.sql_mode"
+    kill(connection_id(wrapper))
+    time.sleep(0.05)
+    isolation, charset, sql_mode = one_request(wrapper, sql)[0]
+    assert isolation == "READ-COMMITTED"
+    assert charset == "utf8mb4"
+    assert "STRICT_ALL_TABLES" in sql_mode
