@@ -190,13 +190,13 @@ def _servers(results: dict) -> str:
                     f"{at_most['rps']:,.0f}",
                     _ms(at_most["latency_ms"]["p99"]),
                     _errors(at_most),
-                    str(at_most["db_connections_open_peak"]),
+                    str(at_most["memory_peak"]["mariadb_connections"]),
                     f"{at_most['memory_peak']['rss_mb_max_process']:.0f}",
                 ]
             )
     header = ["server", "endpoint", "req/s at 64", "vs stock Django", "p99 ms at 64"]
     header += [f"req/s at {most:,}", f"p99 ms at {most:,}", f"errors at {most:,}"]
-    header += ["DB conns open (peak)", "largest process RSS MB"]
+    header += [f"MariaDB conns held at {most:,} (peak)", "largest process RSS MB"]
     return (
         "## gunicorn or granian\n\n"
         "The same MiniHub, started by `deploy/web` under each server "
@@ -216,7 +216,12 @@ def _memory(results: dict) -> str:
             (p for p in lines.get(f"{configuration} albums", []) if p["connections"] == most),
             None,
         )
-        cells = [f"`{configuration}`", str(at_rest["processes"])]
+        cells = [
+            f"`{configuration}`",
+            str(at_rest["processes"]),
+            str(at_rest["mariadb_connections"]),
+            str(busy["memory_peak"]["mariadb_connections"]) if busy else "",
+        ]
         for memory in (at_rest, busy["memory_peak"] if busy else None):
             cells += (
                 [
@@ -228,12 +233,14 @@ def _memory(results: dict) -> str:
                 else ["", "", ""]
             )
         rows.append(cells)
-    header = ["server", "processes", "idle: largest RSS MB", "idle: RSS MB, all", "idle: PSS MB"]
+    header = ["server", "processes", "MariaDB conns idle", f"MariaDB conns at {most:,}"]
+    header += ["idle: largest RSS MB", "idle: RSS MB, all", "idle: PSS MB"]
     header += [f"{most:,} conns: largest RSS MB", f"{most:,} conns: RSS MB, all"]
     header += [f"{most:,} conns: PSS MB"]
     return (
-        "## Memory\n\n"
-        "Each server's process tree (master and workers): the largest process's RSS (a "
+        "## Memory and database connections\n\n"
+        "Each server's process tree (master and workers): the MariaDB connections it holds "
+        "(its own TCP sockets to port 3306), the largest process's RSS (a "
         "worker), the RSS of all of them (shared pages counted in every worker), and PSS "
         "(each shared page divided among its sharers: what the tier really holds). Idle: "
         f"warmed up, no load; busy: the peak while the sweep held {most:,} connections on "

@@ -31,7 +31,7 @@ REPORT_SECTIONS = (
     "## Configurations",
     "## Side by side at 64 connections",
     "## gunicorn or granian",
-    "## Memory",
+    "## Memory and database connections",
     "## Against the seed",
     "## Concurrency sweep",
     "## Driver x worker class",
@@ -166,6 +166,10 @@ def test_memory_of_each_web_tier_idle_and_under_load(results):
         assert 0 < idle["pss_mb_total"] <= idle["rss_mb_total"]
         busiest = results["sweep"]["lines"][f"{configuration} albums"][-1]
         assert busiest["memory_peak"]["processes"] == idle["processes"]
+        # A connection per thread that ran a query, none beyond the shipped gunicorn's
+        # workers x threads (granian runs fewer of each).
+        threads = (2 * os.cpu_count() + 1) * 4
+        assert 1 <= busiest["memory_peak"]["mariadb_connections"] <= threads
 
 
 def test_sweep_has_every_line_at_every_concurrency(results):
