@@ -86,6 +86,7 @@ def _measure(
         lines.update(steps.sweep(GROUPS["bare-wsgi"]))
     with running("minihub"):
         side_by_side += steps.side_by_side(GROUPS["minihub"])
+        figures_cost = steps.figures_cost()
         memory = steps.memory_idle(MEMORY_MEASURED)
         lines.update(steps.sweep(GROUPS["minihub"]))
         ab_runs = steps.ab_study()
@@ -103,11 +104,12 @@ def _measure(
         "ab": ab_runs,
         "constant_rate": constant_rate,
         "profiles": profiles,
+        "figures_cost": figures_cost,
         "memory_idle": memory,
         "matrix": steps.matrix(),
         "matrix_endpoint": MATRIX_ENDPOINT,
         "matrix_connections": HEADLINE_CONNECTIONS,
-        "targets": targets.evaluate(side_by_side, sweep),
+        "targets": targets.evaluate(side_by_side, sweep, figures_cost),
     }
 
 

@@ -12,6 +12,8 @@ class Plan:
     warmup_seconds: int
     side_by_side_seconds: int  # each endpoint and baseline at HEADLINE_CONNECTIONS
     rounds: int  # alternating rounds of the ping and albums runs; each keeps its median
+    cost_pairs: int  # back-to-back pairs, with and without figures, on /albums/<id>
+    cost_seconds: int
     sweep_concurrency: tuple[int, ...]
     sweep_seconds: int
     matrix_seconds: int
@@ -35,6 +37,8 @@ FULL = Plan(
     warmup_seconds=2,
     side_by_side_seconds=8,
     rounds=3,
+    cost_pairs=8,
+    cost_seconds=5,
     sweep_concurrency=(1, 10, 50, 100, 200, 500, 1000),
     sweep_seconds=5,
     matrix_seconds=8,
@@ -53,6 +57,8 @@ QUICK = Plan(
     warmup_seconds=1,
     side_by_side_seconds=1,
     rounds=2,
+    cost_pairs=2,
+    cost_seconds=1,
     sweep_concurrency=(10, 1000),
     sweep_seconds=1,
     matrix_seconds=1,

@@ -170,6 +170,41 @@ class Steps:
         result["codes_made"] = made
         return result
 
+    # --- what counting figures costs ------------------------------------------------------
+    def figures_cost(self) -> dict:
+        """/albums/<id> with and without FiguresMiddleware, back to back, the order swapped
+        every pair (ABBA): each pair's ratio compares runs a few seconds apart, so a drift
+        of the machine's speed cancels out. The cost is 1 - the median ratio."""
+        seconds = self.plan.cost_seconds
+        sides = ("minihub", "minihub-without-figures")
+        pairs = []
+        for number in range(self.plan.cost_pairs):
+            order = sides if number % 2 == 0 else sides[::-1]
+            pair = {}
+            for configuration in order:
+                target = probe(self.stack, configuration, "albums")
+                pair[configuration] = self._measured_step(
+                    f"figures cost, pair {number + 1}/{self.plan.cost_pairs}: {target.label}, "
+                    f"{HEADLINE_CONNECTIONS} connections, {seconds} s",
+                    lambda t=target: self._wrk(
+                        t, connections=HEADLINE_CONNECTIONS, seconds=seconds
+                    ),
+                )
+            pairs.append(pair)
+        ratios = [p["minihub"]["rps"] / p["minihub-without-figures"]["rps"] for p in pairs]
+        return {
+            "endpoint": "albums",
+            "pairs": [
+                {
+                    side: {"rps": p[side]["rps"], "error_total": p[side]["error_total"]}
+                    for side in sides
+                }
+                for p in pairs
+            ],
+            "ratios": ratios,
+            "cost": 1 - statistics.median(ratios),
+        }
+
     # --- memory ---------------------------------------------------------------------------
     def memory_idle(self, configurations: tuple[str, ...]) -> dict[str, dict]:
         """Each server's process tree, warmed up and idle."""

@@ -158,6 +158,14 @@ def test_ping_and_albums_alternate_in_rounds_and_keep_the_median(results):
         assert result["error_total"] == sum(r["error_total"] for r in rounds)
 
 
+def test_figures_cost_comes_from_back_to_back_pairs(results):
+    cost = results["figures_cost"]
+    assert len(cost["pairs"]) == QUICK.cost_pairs
+    ratios = [p["minihub"]["rps"] / p["minihub-without-figures"]["rps"] for p in cost["pairs"]]
+    assert cost["ratios"] == ratios
+    assert cost["cost"] == 1 - statistics.median(ratios)
+
+
 def test_memory_of_each_web_tier_idle_and_under_load(results):
     for configuration in ("stock-django", "minihub", "minihub-granian"):
         idle = results["memory_idle"][configuration]
