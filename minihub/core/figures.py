@@ -75,7 +75,7 @@ def users_key(mini_program_id: int, hour: str) -> str:
     return f"figures:{mini_program_id}:{hour}:users"
 
 
-@dataclass
+@dataclass(slots=True)
 class FigureBatch:
     """Figures collected during one request (or one direct call), written together."""
 
@@ -118,7 +118,7 @@ class ProcessFigures:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._hours: dict[int, FigureBatch] = {}
-        self._flusher_pid: int | None = None
+        self._flusher_started = False  # in this process: forget_in_child resets it
 
     def add(self, batch: FigureBatch, *, at: float | None = None) -> None:
         """Hold `batch` under the hour of `at` (a Unix time; default now)."""
@@ -126,7 +126,7 @@ class ProcessFigures:
             return
         hour = int(at or time.time()) // 3600  # the hour's number, formatted at the write
         with self._lock:
-            if self._flusher_pid != os.getpid():
+            if not self._flusher_started:
                 self._start_flusher()
             held = self._hours.get(hour)
             if held is None:
@@ -145,10 +145,10 @@ class ProcessFigures:
         the parent still holds (and writes) its own figures."""
         self._lock = threading.Lock()
         self._hours = {}
-        self._flusher_pid = None
+        self._flusher_started = False
 
     def _start_flusher(self) -> None:
-        self._flusher_pid = os.getpid()
+        self._flusher_started = True
         thread = threading.Thread(target=self._flush_forever, name="figures-flusher", daemon=True)
         thread.start()
         atexit.register(self.flush)
@@ -174,20 +174,20 @@ _wechat_caller: contextvars.ContextVar[int | None] = contextvars.ContextVar(
 )
 
 
-@contextmanager
-def figures_batch() -> Iterator[FigureBatch]:
-    """Collect every figure counted inside (a request); on the way out they join this
-    process's sums (or are written at once with FIGURES_FLUSH_SECONDS = 0)."""
-    batch = FigureBatch()
-    token = _request_batch.set(batch)
-    try:
-        yield batch
-    finally:
-        _request_batch.reset(token)
-        if settings.FIGURES_FLUSH_SECONDS > 0:
-            process_figures.add(batch)
-        else:
-            batch.write()
+def request_batch_start() -> contextvars.Token:
+    """Figures counted from here on (a request) are collected in memory."""
+    return _request_batch.set(FigureBatch())
+
+
+def request_batch_end(token: contextvars.Token) -> None:
+    """The request's figures join this process's sums (or are written at once with
+    FIGURES_FLUSH_SECONDS = 0)."""
+    batch = _request_batch.get()
+    _request_batch.reset(token)
+    if settings.FIGURES_FLUSH_SECONDS > 0:
+        process_figures.add(batch)
+    else:
+        batch.write()
 
 
 def figure_add(*, mini_program_id: int, name: str, amount: int = 1) -> None:

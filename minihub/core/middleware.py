@@ -84,27 +84,36 @@ class RequestIdMiddleware:
 
 class FiguresMiddleware:
     """The dashboard's figures of an API request: its mini-program, status and user, and
-    whatever the request counted on the way, written to Redis in one pipelined round trip."""
+    whatever the request counted on the way, kept in this process's sums (written to
+    Redis once a second, minihub/core/figures.py)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
+        self.prefix = "/" + settings.API_PREFIX
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if not is_api_path(request.path):
+        if not request.path.startswith(self.prefix):
             return self.get_response(request)
-        with figures.figures_batch():
+        token = figures.request_batch_start()
+        try:
             response = self.get_response(request)
             # Set by minihub.tenants.request_tenant once the mini-program is known.
             tenant = getattr(request, "minihub_tenant", None)
             if tenant is not None:
-                figures.figure_add(mini_program_id=tenant.id, name=figures.API_REQUESTS)
-                if response.status_code >= 400:
-                    name = f"{figures.API_ERRORS}{response.status_code}"
-                    figures.figure_add(mini_program_id=tenant.id, name=name)
-                user_id = getattr(getattr(request, "auth", None), "user_id", None)
-                if user_id is not None:
-                    figures.figure_user_active(mini_program_id=tenant.id, user_id=user_id)
+                self._count(request, response, tenant.id)
+        finally:
+            figures.request_batch_end(token)
         return response
+
+    @staticmethod
+    def _count(request: HttpRequest, response: HttpResponse, mini_program_id: int) -> None:
+        figures.figure_add(mini_program_id=mini_program_id, name=figures.API_REQUESTS)
+        if response.status_code >= 400:
+            name = f"{figures.API_ERRORS}{response.status_code}"
+            figures.figure_add(mini_program_id=mini_program_id, name=name)
+        user_id = getattr(getattr(request, "auth", None), "user_id", None)
+        if user_id is not None:
+            figures.figure_user_active(mini_program_id=mini_program_id, user_id=user_id)
 
 
 class BodySizeLimitMiddleware:
