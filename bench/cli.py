@@ -157,7 +157,7 @@ def collect(
         "machine": described,
         "plan": plan.to_json(),
         "databases": stores.database_names,
-        "redis_url": stores.redis_url,
+        "redis_url": stores.redis_url_shown,
         "configurations": CONFIGURATIONS,
         "data": {"appid": stack.data.appid, "album_id": stack.data.album_id},
         **measured,

@@ -10,6 +10,7 @@ import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import redis
 
@@ -34,6 +35,16 @@ class Stores:
     database_url: str
     admin_database_url: str
     redis_url: str
+
+    @property
+    def redis_url_shown(self) -> str:
+        """The Redis URL without its password, for reports and progress lines."""
+        parts = urlsplit(self.redis_url)
+        if parts.password is None:
+            return self.redis_url
+        user = f"{parts.username}@" if parts.username else ""
+        netloc = f"{user}{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+        return urlunsplit(parts._replace(netloc=netloc))
 
     @property
     def database_names(self) -> list[str]:

@@ -129,7 +129,7 @@ def prepare(
     base_env = environment.server_env(stores, wechat_base="http://127.0.0.1:9", run_dir=run_dir)
     environment.databases_migrate(base_env)
     environment.redis_flush(stores)
-    progress.end(f"done; Redis {stores.redis_url} emptied")
+    progress.end(f"done; Redis {stores.redis_url_shown} emptied")
 
     progress.begin("fake WeChat server")
     fake = servers.start_fake_wechat(processes, env=base_env, app=f"{APPID}:{SECRET}")

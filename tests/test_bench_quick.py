@@ -12,6 +12,7 @@ import struct
 import subprocess
 import sys
 import zlib
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -156,6 +157,14 @@ def test_ping_and_albums_alternate_in_rounds_and_keep_the_median(results):
         assert len(rounds) == QUICK.rounds, result
         assert result["rps"] == statistics.median(r["rps"] for r in rounds)
         assert result["error_total"] == sum(r["error_total"] for r in rounds)
+
+
+def test_the_results_name_no_password(quick_run, results):
+    output, _finished = quick_run
+    assert urlsplit(results["redis_url"]).password is None
+    stem = results["json_name"].removesuffix(".json")
+    for kind in ("json", "md"):
+        assert "minihub-test" not in (output / f"{stem}.{kind}").read_text()
 
 
 def test_figures_cost_comes_from_back_to_back_pairs(results):
