@@ -1,6 +1,7 @@
 import logging
 from pathlib import Path
 
+import pymysql
 import pytest
 from django.test import override_settings
 
@@ -98,3 +99,17 @@ def tenants(db, wechat, redis_db, settings):
     wechat.register_app(APPID_B, SECRET_B)
     yield SimpleNamespace(a=a, b=b)
     selectors._local.clear()
+
+
+@pytest.fixture
+def commands(monkeypatch):
+    """Every command PyMySQL sends, as (command byte, SQL): a spy, the calls go through."""
+    sent = []
+    original = pymysql.connections.Connection._execute_command
+
+    def spy(self, command, sql):
+        sent.append((command, sql if isinstance(sql, str) else sql.decode()))
+        return original(self, command, sql)
+
+    monkeypatch.setattr(pymysql.connections.Connection, "_execute_command", spy)
+    return sent

@@ -42,20 +42,6 @@ def pooled_wrapper():
             pool_container.pop(wrapper.alias).dispose()
 
 
-@pytest.fixture
-def commands(monkeypatch):
-    """Every command PyMySQL sends, as (command byte, SQL): a spy, the calls go through."""
-    sent = []
-    original = pymysql.connections.Connection._execute_command
-
-    def spy(self, command, sql):
-        sent.append((command, sql if isinstance(sql, str) else sql.decode()))
-        return original(self, command, sql)
-
-    monkeypatch.setattr(pymysql.connections.Connection, "_execute_command", spy)
-    return sent
-
-
 def one_request(wrapper, sql="SELECT 1"):
     """What a request does: connect (checkout), query, close (checkin)."""
     with wrapper.cursor() as cursor:
