@@ -2,8 +2,10 @@
 MariaDB: no round trip but the query on a busy connection, and still safe: connections
 the server closed, or that idled past the ping interval, are found before a query fails."""
 
+import gc
 import itertools
 import os
+import threading
 import time
 
 import pymysql
@@ -37,20 +39,6 @@ def persistent_wrapper():
     yield make
     for wrapper in made:
         wrapper.close()
-
-
-@pytest.fixture
-def commands(monkeypatch):
-    """Every command PyMySQL sends, as (command byte, SQL): a spy, the calls go through."""
-    sent = []
-    original = pymysql.connections.Connection._execute_command
-
-    def spy(self, command, sql):
-        sent.append((command, sql if isinstance(sql, str) else sql.decode()))
-        return original(self, command, sql)
-
-    monkeypatch.setattr(pymysql.connections.Connection, "_execute_command", spy)
-    return sent
 
 
 @pytest.fixture
@@ -135,3 +123,38 @@ def test_session_settings_hold_on_a_replaced_connection(persistent_wrapper):
     assert isolation == "READ-COMMITTED"
     assert charset == "utf8mb4"
     assert "STRICT_ALL_TABLES" in sql_mode
+
+
+def session_exists(connection_id_: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = %s", [connection_id_]
+        )
+        return cursor.fetchone()[0] == 1
+
+
+def test_a_thread_that_ends_closes_its_connection_without_the_garbage_collector():
+    """As granian retires an idle blocking thread: its connection is closed when it ends."""
+    opened = []
+
+    def serve_one_request():
+        wrapper = connections["default"]  # the thread's own connection, as in a request
+        ((found,),) = one_request(wrapper, "SELECT CONNECTION_ID()")
+        opened.append(found)
+
+    gc.disable()  # Django's connection objects are cycles: only the thread's end may free it
+    try:
+        thread = threading.Thread(target=serve_one_request)
+        thread.start()
+        thread.join()
+        assert len(opened) == 1
+        wait_for(lambda: not session_exists(opened[0]), timeout=5)
+    finally:
+        gc.enable()
+
+
+def wait_for(check, *, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "still open"
+        time.sleep(0.05)

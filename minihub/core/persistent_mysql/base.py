@@ -10,11 +10,17 @@ query of every request, a round trip each time. Here, as in the pooled engine:
   without a round trip, its socket being readable, and replaced before use;
 - one unused for longer than PING_IDLE_SECONDS is pinged (a peer that died
   silently), without PyMySQL's silent reconnect;
-- one used a moment ago is used as it is: under load no request pays a ping.
+- one used a moment ago is used as it is: under load no request pays a ping;
+- a thread that ends closes its connection then and there: granian retires idle
+  blocking threads and starts new ones, and a Django connection (full of
+  reference cycles) would otherwise hold its MariaDB session until the garbage
+  collector's next full pass.
 
 ENGINE = "minihub.core.persistent_mysql"; config/settings/database.py sets it up.
 """
 
+import contextlib
+import threading
 import time
 
 from django.db.backends.mysql import base as mysql
@@ -22,6 +28,23 @@ from django.db.backends.mysql import base as mysql
 from minihub.core.mysql_liveness import closed_by_server, ping_without_reconnect
 
 DEFAULT_PING_IDLE_SECONDS = 1.0
+
+# Per thread: alias -> _CloseWithThread. Python drops a thread's values when the thread ends.
+_thread_connections = threading.local()
+
+
+class _CloseWithThread:
+    """Holds a thread's DB-API connection (no reference cycle: freed the moment its
+    thread ends) and closes it then."""
+
+    __slots__ = ("dbapi_connection",)
+
+    def __init__(self, dbapi_connection):
+        self.dbapi_connection = dbapi_connection
+
+    def __del__(self):
+        with contextlib.suppress(Exception):  # already closed by Django, or the server gone
+            self.dbapi_connection.close()
 
 
 class DatabaseWrapper(mysql.DatabaseWrapper):
@@ -31,6 +54,13 @@ class DatabaseWrapper(mysql.DatabaseWrapper):
         self.ping_idle_seconds = float(
             self.settings_dict.get("PING_IDLE_SECONDS", DEFAULT_PING_IDLE_SECONDS)
         )
+
+    def get_new_connection(self, conn_params):
+        dbapi_connection = super().get_new_connection(conn_params)
+        # Replaces (and so closes) the connection this thread held before under the alias.
+        closers = _thread_connections.__dict__.setdefault("by_alias", {})
+        closers[self.alias] = _CloseWithThread(dbapi_connection)
+        return dbapi_connection
 
     def close_if_health_check_failed(self):
         """Django calls this before the first query of each request."""
