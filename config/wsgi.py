@@ -4,7 +4,6 @@ import os
 
 from django.core.exceptions import ImproperlyConfigured
 
-from minihub.core.access_log import AccessLoggedApplication
 from minihub.core.wsgi import get_wsgi_application
 
 if not os.environ.get("DJANGO_SETTINGS_MODULE"):
@@ -14,6 +13,3 @@ if not os.environ.get("DJANGO_SETTINGS_MODULE"):
     )
 
 application = get_wsgi_application()
-# What granian serves (deploy/web): the same application, writing MiniHub's access line
-# itself, since granian's own line cannot carry the request id.
-application_with_access_log = AccessLoggedApplication(application)

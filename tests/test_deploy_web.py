@@ -1,6 +1,6 @@
 """deploy/web, the web tier's one entry point, run for real: it serves on MINIHUB_BIND,
-is gunicorn itself (exec), stops gracefully on TERM, and runs its project as named (through
-a `current` link, as supervisor starts it)."""
+is the server itself (exec; granian by default, gunicorn when chosen), stops gracefully on
+TERM, and runs its project as named (through a `current` link, as supervisor starts it)."""
 
 import os
 import re
@@ -24,10 +24,13 @@ def web_env(tmp_path, **overrides: str) -> dict[str, str]:
         "PATH": os.environ["PATH"],
         "HOME": os.environ.get("HOME", "/root"),
         **test_process_env(
-            GUNICORN_WORKERS="1",
-            GUNICORN_PROC_NAME="minihub-deploy-web-test",
-            MINIHUB_RUN_DIR=str(tmp_path),
-            **overrides,
+            **{
+                "GUNICORN_WORKERS": "1",
+                "GRANIAN_WORKERS": "1",
+                "GUNICORN_PROC_NAME": "minihub-deploy-web-test",
+                "MINIHUB_RUN_DIR": str(tmp_path),
+                **overrides,
+            }
         ),
     }
 
@@ -37,7 +40,7 @@ def printed_config(command: str, env: dict[str, str]) -> dict[str, str]:
     result = subprocess.run(
         [command, "--print-config"],
         cwd="/",  # deploy/web finds its project itself
-        env=env,
+        env={**env, "MINIHUB_WEB_SERVER": "gunicorn"},
         capture_output=True,
         text=True,
         timeout=60,
@@ -75,71 +78,100 @@ def test_it_runs_its_project_through_the_current_link(tmp_path, django_db_setup,
     assert config["chdir"] == str(current)
 
 
-def test_it_serves_on_minihub_bind_and_term_stops_it_gracefully(tmp_path, django_db_setup):
+def serve_then_term(tmp_path, server_name: str, **overrides: str) -> tuple[str, float]:
+    """Start deploy/web, check it answers /ping on MINIHUB_BIND as `server_name` itself,
+    TERM it; returns its output and how long it took to stop."""
     port = free_port()
-    env = web_env(tmp_path, MINIHUB_BIND=f"127.0.0.1:{port}")
-    graceful_timeout = float(printed_config(str(WEB), env)["graceful_timeout"])
-    log = (tmp_path / "web.log").open("w")
-    server = subprocess.Popen([str(WEB)], cwd="/", env=env, stdout=subprocess.DEVNULL, stderr=log)
-    try:
-        ping = wait_until(
-            lambda: requests.get(f"http://127.0.0.1:{port}/api/v2/ping", timeout=2),
-            timeout=30,
-            what="deploy/web answering",
-        )
-        assert ping.status_code == 200, ping.text
-        assert ping.json() == {"message": "pong"}
-        # exec: the process started is gunicorn's master, which TERM reaches directly.
-        argv = Path(f"/proc/{server.pid}/cmdline").read_bytes().split(b"\0")
-        assert any(arg.endswith(b".venv/bin/gunicorn") for arg in argv), argv
-        assert not any(arg.endswith(b"deploy/web") for arg in argv), argv
-        started = time.monotonic()
-        server.send_signal(signal.SIGTERM)
-        assert server.wait(timeout=graceful_timeout) == 0
-        assert time.monotonic() - started < graceful_timeout
-    finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait()
-        log.close()
+    env = web_env(tmp_path, MINIHUB_BIND=f"127.0.0.1:{port}", **overrides)
+    log_path = tmp_path / f"{server_name}.log"
+    with log_path.open("w") as log:
+        server = subprocess.Popen([str(WEB)], cwd="/", env=env, stdout=log, stderr=log)
+        try:
+            ping = wait_until(
+                lambda: requests.get(f"http://127.0.0.1:{port}/api/v2/ping", timeout=2),
+                timeout=30,
+                what=f"deploy/web ({server_name}) answering",
+            )
+            assert ping.status_code == 200, ping.text
+            assert ping.json() == {"message": "pong"}
+            # exec: the process started is the server's main process, which TERM reaches.
+            argv = Path(f"/proc/{server.pid}/cmdline").read_bytes().split(b"\0")
+            assert any(arg.endswith(f".venv/bin/{server_name}".encode()) for arg in argv), argv
+            started = time.monotonic()
+            server.send_signal(signal.SIGTERM)
+            assert server.wait(timeout=30) == 0
+            took = time.monotonic() - started
+        finally:
+            if server.poll() is None:
+                server.kill()
+                server.wait()
     with pytest.raises(requests.ConnectionError):
         requests.get(f"http://127.0.0.1:{port}/api/v2/ping", timeout=2)
+    return log_path.read_text(), took
 
 
-def test_granian_serves_when_chosen_and_stops_on_term(tmp_path, django_db_setup):
-    """MINIHUB_WEB_SERVER=granian: the same entry point, the same address, granian itself."""
-    port = free_port()
-    env = web_env(
-        tmp_path,
-        MINIHUB_BIND=f"127.0.0.1:{port}",
-        MINIHUB_WEB_SERVER="granian",
-        GRANIAN_WORKERS="1",
+def test_granian_is_the_default_and_writes_minihubs_access_line(tmp_path, django_db_setup):
+    output, _took = serve_then_term(tmp_path, "granian")
+    (line,) = [line for line in output.splitlines() if "/api/v2/ping" in line]
+    # MiniHub's line, with the request id granian's own line cannot carry.
+    assert re.fullmatch(
+        r'127\.0\.0\.1 "GET /api/v2/ping HTTP/1\.1" 200 \d+ \d+ms ".*" rid=\w+', line
     )
-    log = (tmp_path / "granian.log").open("w")
-    server = subprocess.Popen([str(WEB)], cwd="/", env=env, stdout=log, stderr=log)
-    try:
-        ping = wait_until(
-            lambda: requests.get(f"http://127.0.0.1:{port}/api/v2/ping", timeout=2),
-            timeout=30,
-            what="deploy/web (granian) answering",
-        )
-        assert ping.status_code == 200, ping.text
-        assert ping.json() == {"message": "pong"}
-        assert ping.headers["X-Request-ID"]
-        argv = Path(f"/proc/{server.pid}/cmdline").read_bytes().split(b"\0")
-        assert any(arg.endswith(b".venv/bin/granian") for arg in argv), argv
-        server.send_signal(signal.SIGTERM)
-        assert server.wait(timeout=30) == 0
-    finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait()
-        log.close()
-    assert "GET /api/v2/ping" in (tmp_path / "granian.log").read_text(), "its access log"
+
+
+def test_gunicorn_when_chosen_serves_and_term_stops_it_gracefully(tmp_path, django_db_setup):
+    env = web_env(tmp_path)
+    graceful_timeout = float(printed_config(str(WEB), env)["graceful_timeout"])
+    output, took = serve_then_term(tmp_path, "gunicorn", MINIHUB_WEB_SERVER="gunicorn")
+    assert took < graceful_timeout
+    assert re.search(r'"GET /api/v2/ping HTTP/1\.1" 200 \d+ \d+ms ".*" rid=\w+', output)
 
 
 def test_an_unknown_web_server_is_refused_by_name(tmp_path, django_db_setup):
     env = web_env(tmp_path, MINIHUB_WEB_SERVER="uwsgi")
     result = subprocess.run([str(WEB)], env=env, capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
-    assert "MINIHUB_WEB_SERVER must be gunicorn or granian, not 'uwsgi'" in result.stderr
+    assert "MINIHUB_WEB_SERVER must be granian or gunicorn, not 'uwsgi'" in result.stderr
+
+
+def test_granians_workers_end_with_its_main_process(tmp_path, django_db_setup):
+    """A killed main process (OOM killer, kill -9) must not leave workers serving old code
+    on the port beside the one supervisor starts again."""
+    port = free_port()
+    env = web_env(tmp_path, MINIHUB_BIND=f"127.0.0.1:{port}", GRANIAN_WORKERS="2")
+    with (tmp_path / "granian.log").open("w") as log:
+        server = subprocess.Popen([str(WEB)], cwd="/", env=env, stdout=log, stderr=log)
+    try:
+        wait_until(
+            lambda: requests.get(f"http://127.0.0.1:{port}/api/v2/ping", timeout=2).ok,
+            timeout=30,
+            what="deploy/web answering",
+        )
+        workers = children(server.pid)
+        assert len(workers) == 2
+        server.kill()
+        server.wait()
+        wait_until(
+            lambda: not any(alive(pid) for pid in workers), timeout=30, what="no worker left"
+        )
+    finally:
+        for pid in children(server.pid) if server.poll() is None else []:
+            os.kill(pid, signal.SIGKILL)
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"http://127.0.0.1:{port}/api/v2/ping", timeout=2)
+
+
+def children(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
+    return [int(child) for child in out.stdout.split()]
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"

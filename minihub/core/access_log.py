@@ -12,7 +12,7 @@ code.
 
 Under granian, whose access line cannot carry a response header (the request id),
 `AccessLoggedApplication` wraps the WSGI application and writes the same line
-(config/wsgi.py, deploy/web); granian's own access log is off.
+(config/granian.py); granian's own access log is off.
 """
 
 import contextlib
