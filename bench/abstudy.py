@@ -1,9 +1,11 @@
 """The seed's ApacheBench study, redone: its flags, without and with `-l`, against what the
 server itself logged.
 
-The seed saw many "Failed requests" on its DB + Redis view while gunicorn logged
-only 200s. ab counts an answer as failed ("Length") when its body length differs
-from the FIRST answer's. Dynamic JSON changes length: here the album's `plays`,
+The seed saw many "Failed requests" on its DB + Redis view while gunicorn (its
+server) logged only 200s; here the server is the shipped one, granian, whose
+access line MiniHub writes itself, in the same format as under gunicorn. ab
+counts an answer as failed ("Length") when its body length differs from the
+FIRST answer's. Dynamic JSON changes length: here the album's `plays`,
 which listeners keep raising while ab reads it (9 -> 10 -> 100 ... one more
 digit each time). The plain /ping body never changes, so it shows no failures.
 """
@@ -22,8 +24,12 @@ from bench.loadgen.result import LoadResult
 
 LISTENERS_DELAY_SECONDS = 0.2
 SETTLE_TIMEOUT_SECONDS = 60
-# gunicorn's access_log_format (deploy/gunicorn.conf.py): h "r" s b ...ms "a" rid=...
-ACCESS_LINE = re.compile(r'^\S+ "[^"]*" (?P<status>\d{3}) (?P<size>\d+|-) .*"ApacheBench/')
+# An access line's request and status, and the body size when the line has one: MiniHub's
+# line (minihub/core/access_log.py, under either server: h "r" s b ...ms "a" rid=...) or
+# granian's own (... "r" s ms, no size).
+ACCESS_LINE = re.compile(
+    r'"(?P<method>[A-Z]+) (?P<target>\S+) HTTP/[\d.]+" (?P<status>\d{3})(?: (?P<size>\d+|-) )?'
+)
 
 
 class Listeners(threading.Thread):
@@ -56,22 +62,25 @@ class Listeners(threading.Thread):
 
 @dataclass(frozen=True)
 class ServerLog:
-    """What gunicorn logged for ab's requests: statuses and body sizes."""
+    """What the server logged for ab's requests: statuses and body sizes (when its line
+    has them)."""
 
     statuses: dict[str, int]
     body_sizes: dict[str, int]
 
 
-def access_log_since(log_path: Path, offset: int) -> ServerLog:
+def access_log_since(log_path: Path, offset: int, *, target: str) -> ServerLog:
+    """ab's requests in the log from `offset`: every GET of `target` (the listeners POST)."""
     statuses: Counter = Counter()
     sizes: Counter = Counter()
     with log_path.open("rb") as log:
         log.seek(offset)
         for line in log.read().decode(errors="replace").splitlines():
-            match = ACCESS_LINE.match(line)
-            if match:
+            match = ACCESS_LINE.search(line)
+            if match and match["method"] == "GET" and match["target"] == target:
                 statuses[match["status"]] += 1
-                sizes[match["size"]] += 1
+                if match["size"]:
+                    sizes[match["size"]] += 1
     return ServerLog(statuses=dict(statuses), body_sizes=dict(sizes))
 
 
@@ -124,13 +133,16 @@ def ab_run(
         )
     finally:
         plays = listeners.stop() if listeners else None
-    # gunicorn logs a request after answering it: let the last lines reach the log.
+    # A line may be written after its answer: let the last lines reach the log.
     wait_idle(server_pids, timeout=SETTLE_TIMEOUT_SECONDS)
+    parts = urlsplit(url)
     return AbRun(
         endpoint=endpoint,
         mode=mode,
         variable_length=variable_length,
         load=load,
-        server_log=access_log_since(log_path, offset),
+        server_log=access_log_since(
+            log_path, offset, target=parts.path + (f"?{parts.query}" if parts.query else "")
+        ),
         plays_during_run=plays,
     )

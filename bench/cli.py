@@ -28,12 +28,13 @@ from bench.plan import FULL, HEADLINE_CONNECTIONS, QUICK, Plan
 from bench.probes import SIDE_BY_SIDE, SWEEP
 from bench.processes import PROJECT_DIR, Processes, raise_fd_limit
 from bench.progress import Progress
-from bench.stack import CONFIGURATIONS, GROUPS, prepare, running
+from bench.stack import CONFIGURATIONS, GROUPS, prepare, running, web_servers
 from bench.steps import MATRIX_ENDPOINT, Steps
 
 DEFAULT_OUTPUT = PROJECT_DIR / "bench" / "results"
-# Memory, idle and at the sweep's largest concurrency: the web tiers, and the floor.
-MEMORY_MEASURED = ("stock-django", "minihub", "minihub-granian")
+# Memory, idle and at the sweep's largest concurrency: the web tiers (granian, shipped, and
+# gunicorn), and the floor.
+MEMORY_MEASURED = ("stock-django", "minihub", "minihub-gunicorn")
 # PROFILE=1: the album endpoint (the example read) and /ping (where MiniHub's own layers show).
 PROFILED = {"albums": "profile", "ping": "profile_ping"}
 
@@ -109,7 +110,7 @@ def _measure(
         "matrix": steps.matrix(),
         "matrix_endpoint": MATRIX_ENDPOINT,
         "matrix_connections": HEADLINE_CONNECTIONS,
-        "targets": targets.evaluate(side_by_side, sweep, figures_cost),
+        "targets": targets.evaluate(side_by_side, sweep, figures_cost, memory),
     }
 
 
@@ -159,6 +160,7 @@ def collect(
         "databases": stores.database_names,
         "redis_url": stores.redis_url_shown,
         "configurations": CONFIGURATIONS,
+        "web_servers": web_servers(),
         "data": {"appid": stack.data.appid, "album_id": stack.data.album_id},
         **measured,
     }

@@ -15,6 +15,7 @@ from bench.dbconns import connect
 PYTHON_PACKAGES = {
     "Django": "django",
     "django-ninja": "django-ninja",
+    "granian": "granian",
     "gunicorn": "gunicorn",
     "gevent": "gevent",
     "PyMySQL": "pymysql",

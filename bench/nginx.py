@@ -1,4 +1,4 @@
-"""The shipped nginx site (deploy/nginx/) in front of the bench's gunicorn, plus a static
+"""The shipped nginx site (deploy/nginx/) in front of the bench's MiniHub, plus a static
 JSON server (the machine's ceiling), both in one private nginx.
 
 Only what a deployment edits changes: the `listen` lines, the upstream's address and

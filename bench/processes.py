@@ -12,7 +12,7 @@ from pathlib import Path
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 VENV_BIN = PROJECT_DIR / ".venv" / "bin"
 PYTHON = str(VENV_BIN / "python")
-STOP_TIMEOUT_SECONDS = 25  # above gunicorn's graceful_timeout (20 s)
+STOP_TIMEOUT_SECONDS = 25  # above gunicorn's graceful_timeout and granian's kill timeout (20 s)
 
 
 def raise_fd_limit() -> None:

@@ -1,4 +1,4 @@
-"""A py-spy profile of gunicorn's workers under load: a flame graph (SVG) to open, and a
+"""A py-spy profile of a web server's workers under load: a flame graph (SVG) to open, and a
 summary of where the CPU time goes for the report.
 
 py-spy samples the workers from outside (no code change, no restart); only samples of
@@ -27,6 +27,7 @@ LAYERS = (
     ("MiniHub code", ("minihub/", "config/")),
     ("Sentry SDK", ("sentry_sdk/",)),
     ("gunicorn (HTTP parsing, access log)", ("gunicorn/",)),
+    ("granian (WSGI bridge)", ("granian/",)),
     ("logging", ("logging/",)),
     ("json", ("json/",)),
 )
@@ -55,7 +56,7 @@ class Recording:
 
 
 def start(pid: int, *, seconds: float, svg: Path, raw: Path) -> Recording:
-    """Record the process and its children (gunicorn's workers): an SVG and collapsed stacks.
+    """Record the process and its children (the server's workers): an SVG and collapsed stacks.
 
     Two recorders side by side, both non-blocking (they never pause the workers).
     """

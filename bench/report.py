@@ -4,8 +4,11 @@ from collections import Counter
 
 from bench.plan import HEADLINE_CONNECTIONS
 from bench.probes import ENDPOINT_TITLES, FLOOR
-from bench.stack import CONFIGURATIONS
+from bench.stack import ALTERNATIVE_WEB_SERVER, CONFIGURATIONS, SHIPPED_WEB_SERVER
 from bench.targets import SEED
+
+# The same MiniHub under the shipped server and under the alternative, in report order.
+WEB_SERVERS = {"minihub": SHIPPED_WEB_SERVER, "minihub-gunicorn": ALTERNATIVE_WEB_SERVER}
 
 RATIO_BASELINES = ("nginx-static", "bare-wsgi", FLOOR)
 
@@ -86,7 +89,9 @@ def _targets(results: dict) -> str:
     return (
         "## Targets\n\n"
         "MiniHub's targets for a 2-core machine, load generator on the same box "
-        "(reported, never asserted):\n\n"
+        f"(reported, never asserted). `minihub` is MiniHub under {SHIPPED_WEB_SERVER}, the "
+        f"shipped server; `minihub-gunicorn` the same under {ALTERNATIVE_WEB_SERVER}, the "
+        "floor's server, for MiniHub's own layers against the floor.\n\n"
         + _table(["target", "goal", "this run", "", "detail"], rows)
         + f"\n\n{verdict}\n"
     )
@@ -168,11 +173,13 @@ def _side_by_side(results: dict) -> str:
 
 
 def _servers(results: dict) -> str:
-    """gunicorn against granian for MiniHub: throughput, tail, connections and memory."""
+    """granian (shipped) against gunicorn for MiniHub: throughput, tail, connections and
+    memory."""
     side, lines = results["side_by_side"], results["sweep"]["lines"]
     most = max(results["sweep"]["concurrency"])
     rows = []
-    for configuration in ("minihub", "minihub-granian"):
+    for configuration, server in WEB_SERVERS.items():
+        role = "shipped" if server == SHIPPED_WEB_SERVER else "alternative"
         for endpoint in ("ping", "albums"):
             at64 = _find(side, configuration, endpoint)
             line = lines.get(f"{configuration} {endpoint}", [])
@@ -182,7 +189,7 @@ def _servers(results: dict) -> str:
             floor = _find(side, FLOOR, endpoint)
             rows.append(
                 [
-                    f"`{configuration}`",
+                    f"`{configuration}`: {server} ({role})",
                     endpoint,
                     f"{at64['rps']:,.0f}",
                     f"{at64['rps'] / floor['rps']:.2f}x" if floor and floor["rps"] else "",
@@ -199,11 +206,13 @@ def _servers(results: dict) -> str:
     header += [f"MariaDB conns held at {most:,} (peak)", "largest process RSS MB"]
     return (
         "## gunicorn or granian\n\n"
-        "The same MiniHub, started by `deploy/web` under each server "
-        "(`MINIHUB_WEB_SERVER`), in the same run. Figures at 64 connections are the medians "
-        f"of the alternating rounds; at {most:,} connections, the sweep's.\n\n"
-        + _table(header, rows)
-        + "\n"
+        "granian is the web server MiniHub ships: `deploy/web` runs it by default, and "
+        "`minihub` is MiniHub under it. gunicorn is the supported alternative "
+        "(`MINIHUB_WEB_SERVER=gunicorn`): `minihub-gunicorn` is the same MiniHub under it, "
+        "and the stock floor runs under gunicorn too, so that pair shows what MiniHub's own "
+        "layers cost. Both started by `deploy/web` with the server named, in the same run. "
+        "Figures at 64 connections are the medians of the alternating rounds; at "
+        f"{most:,} connections, the sweep's.\n\n" + _table(header, rows) + "\n"
     )
 
 
@@ -239,9 +248,9 @@ def _memory(results: dict) -> str:
     header += [f"{most:,} conns: PSS MB"]
     return (
         "## Memory and database connections\n\n"
-        "Each server's process tree (master and workers): the MariaDB connections it holds "
-        "(its own TCP sockets to port 3306), the largest process's RSS (a "
-        "worker), the RSS of all of them (shared pages counted in every worker), and PSS "
+        "Each server's process tree (its main process and workers): the MariaDB connections "
+        "it holds (its own TCP sockets to port 3306), the largest process's RSS (a worker), "
+        "the RSS of all of them (shared pages counted in every worker), and PSS "
         "(each shared page divided among its sharers: what the tier really holds). Idle: "
         f"warmed up, no load; busy: the peak while the sweep held {most:,} connections on "
         "`/albums/<id>`.\n\n" + _table(header, rows) + "\n"
@@ -348,8 +357,10 @@ def _matrix(results: dict, images: dict[str, str]) -> str:
     return (
         "## Driver x worker class\n\n"
         f"MiniHub's `{ENDPOINT_TITLES[results['matrix_endpoint']]}` at "
-        f"{results['matrix_connections']} connections, one fresh gunicorn per cell "
-        "(DATABASE_DRIVER x GUNICORN_WORKER_CLASS, everything else shipped; gthread runs "
+        f"{results['matrix_connections']} connections under gunicorn, the alternative "
+        "server: one fresh gunicorn per cell (`deploy/web` with `MINIHUB_WEB_SERVER=gunicorn`, "
+        "DATABASE_DRIVER x GUNICORN_WORKER_CLASS, everything else as shipped in "
+        "deploy/gunicorn.conf.py; gthread runs "
         "GUNICORN_THREADS=4 threads per worker). mysqlclient is C and blocks gevent's loop "
         "while it waits for MariaDB; PyMySQL cooperates with it (bench/README.md, "
         "[Driver and worker class](../README.md#driver-and-worker-class)).\n\n"
@@ -433,18 +444,19 @@ def _ab(results: dict) -> str:
             ]
         )
     header = ["endpoint", "flags", "req/s", "complete", "failed", "failed by kind"]
-    header += ["non-2xx", "gunicorn logged", "body sizes logged (bytes)", "plays meanwhile"]
+    header += ["non-2xx", "server logged", "body sizes logged (bytes)", "plays meanwhile"]
     return (
         '## ApacheBench and the seed\'s "failed requests"\n\n'
+        f"ab runs against `minihub` ({SHIPPED_WEB_SERVER}, the shipped server). "
         "The seed's flags: `ab -H 'Accept-Encoding: gzip' -t T -c C -r URL` and "
         "`ab -H 'Accept-Encoding: gzip' -n N -c C -r URL`, each run without and with `-l`. "
         "ab counts an answer as *failed* (kind *Length*) when its body length differs from "
         "the first answer's. The album's JSON carries its play count, which listeners keep "
         "raising during the run: each album starts at 9 plays, and one client POSTs /plays "
         "from 0.2 s after ab starts (column *plays meanwhile*); 9 -> 10 -> 100 adds a byte "
-        "each time. So ab reports failed requests while gunicorn's access log shows only 200s, "
-        "with bodies of a few different sizes; with `-l` (variable length accepted) the same "
-        "traffic shows none. /ping's body never changes, so it never shows them. They were "
+        "each time. So ab reports failed requests while the server's access log shows only "
+        "200s, with bodies of a few different sizes; with `-l` (variable length accepted) the "
+        "same traffic shows none. /ping's body never changes, so it never shows them. They were "
         "never errors.\n\n" + _table(header, rows) + "\n\n" + _ab_verdict(results["ab"]) + "\n"
     )
 
@@ -466,7 +478,7 @@ def _ab_verdict(runs: list[dict]) -> str:
     statuses = ", ".join(f"{n:,} x {status}" for status, n in sorted(logged.items()))
     return (
         f"In this run, on the album endpoint: {failed:,} failed requests without `-l` "
-        f"({length:,} of them *Length*), {failed_l:,} with `-l`; over all ab runs gunicorn "
+        f"({length:,} of them *Length*), {failed_l:,} with `-l`; over all ab runs the server "
         f"logged {statuses}."
     )
 
@@ -513,14 +525,17 @@ def _profile(results: dict, images: dict[str, str]) -> str:
     missed_text = (
         "Missed targets: "
         + ", ".join(f"{t['name']} ({t['value']}, goal {t['goal']})" for t in missed)
-        + ". The profiles below show where gunicorn's workers spend their CPU.\n\n"
+        + f". The profiles below show where the workers of {SHIPPED_WEB_SERVER} (the shipped "
+        "server) spend their CPU.\n\n"
         if missed
         else "Every target is met; the profiles are for reference.\n\n"
     )
     intro = (
-        "py-spy over every gunicorn worker of MiniHub (`--subprocesses --nonblocking`), "
-        "sampling only threads on the CPU. Socket sends are real CPU here: on loopback the "
-        "sender's system call also runs the receiver's TCP stack.\n\n"
+        f"py-spy over every process of `minihub` under {SHIPPED_WEB_SERVER} "
+        "(`--subprocesses --nonblocking`), sampling only threads on the CPU and only their "
+        "Python frames: granian's HTTP handling, in Rust, is not in them. Socket sends are "
+        "real CPU here: on loopback the sender's system call also runs the receiver's TCP "
+        "stack.\n\n"
     )
     seconds = results["plan"]["profile_seconds"]
     return (
@@ -534,14 +549,40 @@ def _profile(results: dict, images: dict[str, str]) -> str:
     )
 
 
+# Runs before granian was shipped named MiniHub under gunicorn "minihub" and under granian
+# "minihub-granian"; their variant without figures and their nginx line ran under gunicorn.
+RENAMED_SINCE = {"minihub": "minihub-gunicorn", "minihub-granian": "minihub"}
+UNDER_ANOTHER_SERVER_THEN = ("minihub-without-figures", "minihub-nginx")
+
+
+def _previous_rows(previous: dict) -> tuple[list[dict], str]:
+    """The previous run's side-by-side rows under today's names, and a note when renamed."""
+    rows = previous["side_by_side"]
+    if not any(r["configuration"] == "minihub-granian" for r in rows):
+        return rows, ""
+    renamed = [
+        {**r, "configuration": RENAMED_SINCE.get(r["configuration"], r["configuration"])}
+        for r in rows
+        if r["configuration"] not in UNDER_ANOTHER_SERVER_THEN
+    ]
+    note = (
+        " That run named MiniHub under gunicorn `minihub` and under granian "
+        "`minihub-granian`: its figures are set beside this run's under today's names "
+        "(`minihub-gunicorn` and `minihub`), and its `minihub-without-figures` and "
+        "`minihub-nginx`, then under gunicorn, are left out."
+    )
+    return renamed, note
+
+
 def _previous(results: dict) -> str:
     previous = results.get("previous")
     head = "## Compared with the previous run\n\n"
     if not previous:
         return head + "No previous run in this results directory.\n"
+    before_rows, note = _previous_rows(previous)
     rows = []
     for now in results["side_by_side"]:
-        before = _find(previous["side_by_side"], now["configuration"], now["endpoint"])
+        before = _find(before_rows, now["configuration"], now["endpoint"])
         if before is None:
             continue
         change = (now["rps"] / before["rps"] - 1) * 100 if before["rps"] else 0.0
@@ -558,7 +599,7 @@ def _previous(results: dict) -> str:
     return (
         head + f"Before: {previous['date']} ({previous['mode']} mode, `{previous['json_name']}`); "
         "after: this run. Side-by-side figures at "
-        f"{HEADLINE_CONNECTIONS} connections.\n\n"
+        f"{HEADLINE_CONNECTIONS} connections.{note}\n\n"
         + _table(["", "req/s before", "req/s after", "change", "p99 before", "p99 after"], rows)
         + "\n"
     )
@@ -571,8 +612,10 @@ def _method(results: dict) -> str:
         "WeChat server and the load generators share its cores, as MiniHub's targets assume.\n"
         "- MiniHub runs `config.settings.test` on its own databases "
         f"({', '.join(results['databases'])}) and Redis db (`{results['redis_url']}`), with the "
-        "shipped `deploy/web` (gunicorn with `deploy/gunicorn.conf.py`, access log on; granian "
-        "with its access log on) and the shipped nginx site. Because "
+        "shipped `deploy/web`, the server always named: granian, the shipped default "
+        "(`MINIHUB_WEB_SERVER=granian`; MiniHub writes its own access line, granian's own "
+        "access log is off), and gunicorn, the alternative (`MINIHUB_WEB_SERVER=gunicorn`, "
+        "with `deploy/gunicorn.conf.py`, access log on), and the shipped nginx site. Because "
         "every request comes from one address, nginx's per-client-IP limits and the "
         "mini-program's login limits are raised for the run (their code still runs).\n"
         "- wrk: 2 threads, keep-alive, `--timeout 10s` (a slower answer counts as a timeout "
@@ -582,7 +625,7 @@ def _method(results: dict) -> str:
         "- Login codes are single use: they are made at the fake WeChat before the run and "
         "each sent once; the users are returning users.\n"
         "- CPU columns are percentages of one core (200 % = both cores of a 2-core machine): "
-        "*server* is the measured server's process tree (gunicorn master and workers, nginx "
+        "*server* is the measured server's process tree (its main process and workers, nginx "
         "too when in front), *client* the load generator, *other* the rest of the machine.\n"
         "- DB conns: peak connections on the bench's databases (information_schema.PROCESSLIST, "
         "sampled 4 times a second), *open* (idle pooled connections of every running server "

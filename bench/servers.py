@@ -1,4 +1,5 @@
-"""Starting what is measured: gunicorn with the shipped config, nginx, the fake WeChat server."""
+"""Starting what is measured: MiniHub through deploy/web (granian or gunicorn, always
+named), the baselines under gunicorn, nginx, the fake WeChat server."""
 
 import signal
 import socket
@@ -67,7 +68,8 @@ def _wait_ready(child: Child, url: str) -> None:
 
 
 def start_web(processes: Processes, *, name: str, web_server: str, env: dict[str, str]) -> Server:
-    """MiniHub's web tier as deployed: `deploy/web`, running `web_server` on a free port."""
+    """MiniHub's web tier as deployed: `deploy/web`, running `web_server` ("granian", the
+    shipped default, or "gunicorn") on a free port; never deploy/web's default."""
     port = free_port()
     child = processes.start(
         name,
@@ -103,8 +105,8 @@ def start_stock_gunicorn(
     processes: Processes, *, name: str, app: str, env: dict[str, str], ready_path: str
 ) -> Server:
     """gunicorn as a user would start it: command-line flags for the same worker class and
-    worker, thread and connection counts as deploy/gunicorn.conf.py, gunicorn's own access
-    logger to stdout, nothing else of MiniHub's."""
+    worker, thread and connection counts as deploy/gunicorn.conf.py (MiniHub's gunicorn),
+    gunicorn's own access logger to stdout, nothing else of MiniHub's."""
     port = free_port()
     shipped = shipped_gunicorn_counts(env)
     flags = [
@@ -121,10 +123,11 @@ def start_stock_gunicorn(
 
 
 def shipped_gunicorn_counts(env: dict[str, str]) -> dict:
-    """The shipped config's values under `env`, read by gunicorn itself (`--print-config`)."""
+    """deploy/gunicorn.conf.py's values under `env`, read by gunicorn itself: `deploy/web
+    --print-config` with gunicorn named (granian is deploy/web's default)."""
     result = subprocess.run(  # noqa: S603 - fixed argv
         [str(WEB_ENTRY_POINT), "--print-config"],
-        env=env,
+        env={**env, "MINIHUB_WEB_SERVER": "gunicorn"},
         cwd=PROJECT_DIR,
         capture_output=True,
         text=True,

@@ -1,11 +1,14 @@
 """The production-like stack the bench measures, and the baselines beside it.
 
 Databases created and migrated, demo data seeded, the fake WeChat server; then,
-a group at a time: a bare WSGI callable under the shipped gunicorn config; and
-together (so that their runs can alternate) the stock Django floor, MiniHub as
-deploy/web starts it under gunicorn and under granian, MiniHub without its
-figures, the shipped nginx site in front of MiniHub and nginx answering a
-static JSON body.
+a group at a time: a bare WSGI callable under gunicorn with deploy/gunicorn.conf.py;
+and together (so that their runs can alternate) the stock Django floor, MiniHub as
+deploy/web starts it under granian (the shipped server) and under gunicorn (the
+alternative), MiniHub without its figures (under granian too), the shipped nginx
+site in front of MiniHub under granian and nginx answering a static JSON body.
+
+Every MiniHub server is started with its web server named (MINIHUB_WEB_SERVER),
+never deploy/web's default.
 """
 
 import json
@@ -26,27 +29,31 @@ SECRET = "bench-secret-0123456789abcdef"  # noqa: S105 - registered at the fake 
 
 CONFIGURATIONS = {
     "nginx-static": "nginx answering the ping body itself: the machine's ceiling",
-    "bare-wsgi": "a bare WSGI callable under the shipped gunicorn config: the Python ceiling",
+    "bare-wsgi": (
+        "a bare WSGI callable under gunicorn with deploy/gunicorn.conf.py: the Python ceiling"
+    ),
     "stock-django": (
         "the floor: a stock Django project importing nothing of MiniHub (Django's MySQL "
         "backend through PyMySQL, CONN_MAX_AGE 60, no middleware, redis-py) doing the same "
         "SQL query and Redis MGET, under gunicorn started with command-line flags for the "
-        "same worker class and worker/thread counts and gunicorn's stock access logger"
+        "same worker class and worker/thread counts as deploy/gunicorn.conf.py and "
+        "gunicorn's stock access logger"
     ),
     "minihub": (
-        "MiniHub as shipped: deploy/web (gunicorn, deploy/gunicorn.conf.py: gthread, 4 threads, "
-        "2 x cores + 1 workers, PyMySQL, a persistent connection per thread), "
-        "config.settings.test"
+        "MiniHub as shipped: deploy/web with MINIHUB_WEB_SERVER=granian, the default server "
+        "(WSGI, one worker per core, 4 blocking threads each; PyMySQL, a persistent "
+        "connection per thread), config.settings.test"
     ),
     "minihub-without-figures": (
-        "the same without FiguresMiddleware (bench/variants/without_figures.py): what "
-        "counting the dashboard's figures costs"
+        "the same without FiguresMiddleware (bench/variants/without_figures.py), under the "
+        "same server (granian): what counting the dashboard's figures costs"
     ),
-    "minihub-granian": (
-        "the same MiniHub under granian: deploy/web with MINIHUB_WEB_SERVER=granian "
-        "(WSGI, one worker per core, 4 blocking threads each)"
+    "minihub-gunicorn": (
+        "the same MiniHub under gunicorn, the supported alternative: deploy/web with "
+        "MINIHUB_WEB_SERVER=gunicorn (deploy/gunicorn.conf.py: gthread, 4 threads, "
+        "2 x cores + 1 workers)"
     ),
-    "minihub-nginx": "the shipped MiniHub behind the shipped nginx site",
+    "minihub-nginx": "the shipped MiniHub (granian) behind the shipped nginx site",
 }
 
 
@@ -70,19 +77,32 @@ GROUPS = {
         "stock-django",
         "minihub",
         "minihub-without-figures",
-        "minihub-granian",
+        "minihub-gunicorn",
         "minihub-nginx",
     ),
 }
-# MiniHub servers started by deploy/web: (web server, environment overrides).
+# The server deploy/web ships (MINIHUB_WEB_SERVER's default), and the alternative.
+SHIPPED_WEB_SERVER = "granian"
+ALTERNATIVE_WEB_SERVER = "gunicorn"
+# MiniHub servers started by deploy/web: (web server, always named; environment overrides).
+# The variant without figures runs under the same server as "minihub", so that the pairs of
+# the figures' cost compare like with like.
 WEB_TIER = {
-    "minihub": ("gunicorn", {}),
+    "minihub": (SHIPPED_WEB_SERVER, {}),
     "minihub-without-figures": (
-        "gunicorn",
+        SHIPPED_WEB_SERVER,
         {"DJANGO_SETTINGS_MODULE": "bench.variants.without_figures"},
     ),
-    "minihub-granian": ("granian", {}),
+    "minihub-gunicorn": (ALTERNATIVE_WEB_SERVER, {}),
 }
+# nginx's site proxies to "minihub": the same server.
+BEHIND_NGINX = "minihub"
+
+
+def web_servers() -> dict[str, str]:
+    """The web server each MiniHub configuration runs, for the results file."""
+    named = {name: server for name, (server, _overrides) in WEB_TIER.items()}
+    return {**named, "minihub-nginx": named[BEHIND_NGINX]}
 
 
 @dataclass
@@ -169,7 +189,7 @@ def _start_group(stack: Stack, processes: Processes, progress: Progress, group: 
     if "minihub-nginx" in GROUPS[group]:
         progress.begin("nginx: the shipped site in front of minihub, and the static JSON server")
         proxy, static = servers.start_nginx(
-            processes, prefix=stack.run_dir / "nginx", app=stack.servers["minihub"]
+            processes, prefix=stack.run_dir / "nginx", app=stack.servers[BEHIND_NGINX]
         )
         progress.end(f"{proxy.base_url} and {static.base_url}")
         stack.servers.update({"minihub-nginx": proxy, "nginx-static": static})

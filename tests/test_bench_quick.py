@@ -150,7 +150,7 @@ def test_ping_and_albums_alternate_in_rounds_and_keep_the_median(results):
         "stock-django",
         "minihub",
         "minihub-without-figures",
-        "minihub-granian",
+        "minihub-gunicorn",
     }
     for result in alternated:
         rounds = result["rounds"]
@@ -167,6 +167,54 @@ def test_the_results_name_no_password(quick_run, results):
         assert "minihub-test" not in (output / f"{stem}.{kind}").read_text()
 
 
+def test_minihub_runs_the_shipped_server_and_gunicorn_is_measured_beside_it(results):
+    # The variant without figures and the nginx line run under the same server as "minihub".
+    assert results["web_servers"] == {
+        "minihub": "granian",
+        "minihub-without-figures": "granian",
+        "minihub-nginx": "granian",
+        "minihub-gunicorn": "gunicorn",
+    }
+    assert "minihub-granian" not in results["configurations"]
+    ours = {r["configuration"] for r in results["side_by_side"]}
+    assert {"minihub", "minihub-gunicorn"} <= ours
+
+
+def test_every_minihub_server_is_started_with_its_web_server_named(monkeypatch):
+    from bench import servers
+    from bench.stack import WEB_TIER
+
+    assert {name: server for name, (server, _env) in WEB_TIER.items()} == {
+        "minihub": "granian",
+        "minihub-without-figures": "granian",
+        "minihub-gunicorn": "gunicorn",
+    }
+    started = []
+
+    class FakeProcesses:
+        def start(self, name, argv, env):
+            started.append(env["MINIHUB_WEB_SERVER"])
+            return object()
+
+    monkeypatch.setattr(servers, "_wait_ready", lambda child, url: None)
+    servers.start_web(FakeProcesses(), name="x", web_server="granian", env={})
+    assert started == ["granian"]
+
+
+def test_the_floor_reads_the_gunicorn_config_whatever_deploy_webs_default(monkeypatch):
+    from bench import servers
+
+    seen = {}
+
+    def run(argv, *, env, **kwargs):
+        seen.update(env)
+        return subprocess.CompletedProcess(argv, 0, stdout="workers = 5\n", stderr="")
+
+    monkeypatch.setattr(servers.subprocess, "run", run)
+    assert servers.shipped_gunicorn_counts({"MINIHUB_WEB_SERVER": "granian"}) == {"workers": "5"}
+    assert seen["MINIHUB_WEB_SERVER"] == "gunicorn"
+
+
 def test_figures_cost_comes_from_back_to_back_pairs(results):
     cost = results["figures_cost"]
     assert len(cost["pairs"]) == QUICK.cost_pairs
@@ -176,7 +224,7 @@ def test_figures_cost_comes_from_back_to_back_pairs(results):
 
 
 def test_memory_of_each_web_tier_idle_and_under_load(results):
-    for configuration in ("stock-django", "minihub", "minihub-granian"):
+    for configuration in ("stock-django", "minihub", "minihub-gunicorn"):
         idle = results["memory_idle"][configuration]
         assert idle["processes"] >= 2  # a master and its workers
         assert 0 < idle["rss_mb_max_process"] <= idle["rss_mb_total"]
@@ -219,7 +267,7 @@ def test_ab_study_runs_the_seeds_flags_without_and_with_dash_l(results):
     for run in results["ab"]:
         assert {"failed_requests", "failed_by_kind", "server_logged", "ab_rps"} <= set(run)
         assert run["command"].startswith("ab -H 'Accept-Encoding: gzip'")
-        # Whatever ab counted as failed, gunicorn logged an answer for each of its requests.
+        # Whatever ab counted as failed, the server logged an answer for each of its requests.
         assert sum(run["server_logged"].values()) >= run["requests"]
     assert sum(run["requests"] for run in results["ab"]) > 0
 
@@ -230,14 +278,15 @@ def test_constant_rate_targets_and_machine_are_recorded(results):
         assert {"target_rate", "sent", "scheduler_lag_ms", "latency_ms"} <= set(run)
     assert {t["name"] for t in results["targets"]} >= {
         "ping throughput",
-        "ping vs stock Django, same server",
+        "ping under gunicorn vs stock Django, same server",
         "albums throughput",
-        "albums vs stock Django, same server",
+        "albums under gunicorn vs stock Django, same server",
         "albums: cost of counting the dashboard's figures",
-        "ping under granian vs stock Django under gunicorn",
-        "albums under gunicorn vs stock Django under gunicorn",
+        "ping under granian (shipped) vs stock Django under gunicorn",
+        "albums under granian (shipped) vs stock Django under gunicorn",
         "albums p99 at 64 connections",
         "errors up to 1,000 connections",
+        "MariaDB connections held by MiniHub",
     }
     assert all(isinstance(t["met"], bool) for t in results["targets"])
     machine = results["machine"]
@@ -280,3 +329,48 @@ def test_the_bench_calls_shipped_what_gunicorn_ships(tmp_path, monkeypatch):
     monkeypatch.delenv("GUNICORN_WORKER_CLASS", raising=False)
     config = runpy.run_path(str(PROJECT_DIR / "deploy" / "gunicorn.conf.py"))
     assert config["worker_class"] == SHIPPED[1]
+
+
+def test_ab_counts_the_access_lines_of_its_requests_in_either_format(tmp_path):
+    from bench.abstudy import access_log_since
+
+    log = tmp_path / "server.log"
+    log.write_text(
+        '127.0.0.1 "GET /api/v2/albums/7 HTTP/1.0" 200 120 3ms "ApacheBench/2.3" rid=a\n'
+        "[2026-12-01 10:00:00 +0000] 127.0.0.1 - "
+        '"GET /api/v2/albums/7 HTTP/1.0" 200 1.250\n'
+        '127.0.0.1 "POST /api/v2/albums/7/plays HTTP/1.1" 202 - 1ms "Python" rid=b\n'
+        '127.0.0.1 "GET /api/v2/ping HTTP/1.0" 200 15 0ms "ApacheBench/2.3" rid=c\n'
+    )
+    logged = access_log_since(log, 0, target="/api/v2/albums/7")
+    assert logged.statuses == {"200": 2}
+    assert logged.body_sizes == {"120": 1}  # granian's own line has no size
+
+
+def test_a_run_from_before_granian_was_shipped_is_compared_server_by_server():
+    from bench import report
+
+    def row(configuration, rps):
+        return {
+            "configuration": configuration,
+            "endpoint": "ping",
+            "rps": rps,
+            "latency_ms": {"p99": 10.0},
+        }
+
+    previous = {
+        "date": "2026-11-30",
+        "mode": "full",
+        "json_name": "2026-11-30-vm.json",
+        "side_by_side": [
+            row("minihub", 100.0),
+            row("minihub-granian", 200.0),
+            row("minihub-without-figures", 100.0),
+        ],
+    }
+    now = [row("minihub", 220.0), row("minihub-gunicorn", 110.0)]
+    now.append(row("minihub-without-figures", 210.0))
+    text = report._previous({"previous": previous, "side_by_side": now})
+    assert "| `minihub` ping | 200 | 220 | +10 % |" in text
+    assert "| `minihub-gunicorn` ping | 100 | 110 | +10 % |" in text
+    assert "`minihub-without-figures` ping |" not in text
