@@ -1,8 +1,12 @@
 """The four environments: master fails closed, debug needs no server."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 
-from tests.helpers import MASTER_ENV, manage
+from tests.helpers import MASTER_ENV, PROJECT_DIR, manage
 
 # Each test starts manage.py in a fresh process.
 pytestmark = pytest.mark.slow
@@ -88,6 +92,26 @@ def test_wsgi_refuses_to_guess_the_environment():
     )
     assert result.returncode != 0
     assert "DJANGO_SETTINGS_MODULE is required" in result.stderr
+
+
+def test_the_wsgi_application_has_its_url_modules_loaded_before_any_request(tmp_path):
+    """A new worker must not spend its first requests importing the API (most of a
+    second, while other requests queue and health checks time out)."""
+    env = {"DJANGO_SETTINGS_MODULE": "config.settings.debug", "MINIHUB_VAR_DIR": str(tmp_path)}
+    script = (
+        "import sys; before = 'config.api' in sys.modules; import config.wsgi;"
+        "print(before, 'config.api' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=PROJECT_DIR,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "True"]
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 import django
 from django.core.handlers.wsgi import WSGIHandler, WSGIRequest
+from django.urls import get_resolver
 
 
 class MiniHubWSGIRequest(WSGIRequest):
@@ -31,6 +32,10 @@ class MiniHubWSGIHandler(WSGIHandler):
 
 
 def get_wsgi_application() -> MiniHubWSGIHandler:
-    """django.core.wsgi.get_wsgi_application, with MiniHub's handler."""
+    """django.core.wsgi.get_wsgi_application, with MiniHub's handler, ready to serve."""
     django.setup(set_prefix=False)
-    return MiniHubWSGIHandler()
+    handler = MiniHubWSGIHandler()
+    # Import the URL modules (the API's routers and schemas: most of a second) while
+    # the worker starts, not in its first requests, which would queue behind it.
+    get_resolver().url_patterns  # noqa: B018 - read for its import
+    return handler
