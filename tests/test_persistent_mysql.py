@@ -5,14 +5,16 @@ the server closed, or that idled past the ping interval, are found before a quer
 import gc
 import itertools
 import os
+import ssl
 import threading
 import time
 
 import pymysql
 import pytest
-from django.db import connection, connections
+from django.db import OperationalError, connection, connections
 
 from config.settings.database import PERSISTENT_MYSQL_ENGINE, database_from_url
+from minihub.core import pymysql_tls
 from minihub.core.persistent_mysql.base import DatabaseWrapper
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -158,3 +160,38 @@ def wait_for(check, *, timeout: float) -> None:
     while not check():
         assert time.monotonic() < deadline, "still open"
         time.sleep(0.05)
+
+
+def test_new_connections_share_one_tls_context(persistent_wrapper, monkeypatch):
+    """PyMySQL's preferred TLS built a context (the system CA store: ~50 ms) per connection."""
+    built = []
+    original = ssl.create_default_context
+
+    def spy(*args, **kwargs):
+        built.append(args or kwargs)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(ssl, "create_default_context", spy)
+    monkeypatch.setattr(pymysql_tls, "_preferred", None)
+    ids = {connection_id(persistent_wrapper()) for _ in range(3)}
+    assert len(ids) == 3  # three connections, each working
+    assert len(built) == 1
+
+
+def test_a_connection_with_tls_options_gets_its_own_context(persistent_wrapper, monkeypatch):
+    built = []
+    original = ssl.create_default_context
+
+    def spy(*args, **kwargs):
+        built.append(kwargs)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(ssl, "create_default_context", spy)
+    wrapper = persistent_wrapper()
+    wrapper.settings_dict["OPTIONS"] = {
+        **wrapper.settings_dict["OPTIONS"],
+        "ssl": {"ca": "/etc/ssl/certs/ca-certificates.crt"},
+    }
+    with pytest.raises(OperationalError):  # this MariaDB speaks no TLS: required TLS fails
+        connection_id(wrapper)
+    assert built == [{"cafile": "/etc/ssl/certs/ca-certificates.crt", "capath": None}]

@@ -6,7 +6,8 @@ import sys
 
 
 def _is_pymysql(dbapi_connection) -> bool:
-    return type(dbapi_connection).__module__.startswith("pymysql")
+    connections = sys.modules.get("pymysql.connections")  # not imported: not PyMySQL
+    return connections is not None and isinstance(dbapi_connection, connections.Connection)
 
 
 def _socket_fileno(dbapi_connection) -> int | None:

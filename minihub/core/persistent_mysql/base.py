@@ -25,6 +25,7 @@ import time
 
 from django.db.backends.mysql import base as mysql
 
+from minihub.core import pymysql_tls
 from minihub.core.mysql_liveness import closed_by_server, ping_without_reconnect
 
 DEFAULT_PING_IDLE_SECONDS = 1.0
@@ -56,7 +57,10 @@ class DatabaseWrapper(mysql.DatabaseWrapper):
         )
 
     def get_new_connection(self, conn_params):
-        dbapi_connection = super().get_new_connection(conn_params)
+        if pymysql_tls.is_pymysql(self.Database):
+            dbapi_connection = pymysql_tls.Connection(**conn_params)  # one TLS context
+        else:
+            dbapi_connection = super().get_new_connection(conn_params)  # mysqlclient
         # Replaces (and so closes) the connection this thread held before under the alias.
         closers = _thread_connections.__dict__.setdefault("by_alias", {})
         closers[self.alias] = _CloseWithThread(dbapi_connection)
