@@ -15,7 +15,7 @@ On each host (ROOT is --root):
     ROOT/shared/bin/                            this deploy's helpers (deploy/fabric/, the env
                                                 file reader deploy/env_file.*)
 
-A new release gets traffic only after a throwaway gunicorn serving it answered
+A new release gets traffic only after a throwaway web server serving it answered
 /api/v2/health. If the live server then does not report it, healthy, within
 --check-timeout seconds, `current` goes back to the previous release, the
 programs are reloaded again, and the deploy fails. Hosts are deployed one after
@@ -52,7 +52,7 @@ RELEASE_NAME = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{7,40}$")
 LOG_FILES = {"web": "web.log", "access": "web.access.log", "rq": "rq.log", "cron": "cron.log"}
 # Lines of a failed step's output shown with the error.
 OUTPUT_TAIL_LINES = 40
-# How long supervisor may take to bring gunicorn back before it is signalled.
+# How long supervisor may take to bring the web server back before it is signalled.
 WEB_RUNNING_WAIT_SECONDS = 60
 
 q = shlex.quote
@@ -60,7 +60,7 @@ q = shlex.quote
 COMMON_HELP = {
     "env": "test or master (required): the settings, supervisor config and shared/<env>.env",
     "root": f"deploy root on the host (default {DEFAULT_ROOT})",
-    "port": "port of the live gunicorn, for the health checks (default 8000)",
+    "port": "port of the live web server, for the health checks (default 8000)",
 }
 CHECK_TIMEOUT_HELP = {"check_timeout": "seconds a release may take to answer healthy (default 60)"}
 
@@ -207,7 +207,7 @@ class Host:
     def releases_in_use(self) -> set[str]:
         """Releases a running process was started from.
 
-        gunicorn's master and supervisord keep the interpreter of the release they
+        The web server's main process and supervisord keep the interpreter of the release they
         started in (a HUP loads new code, not a new .venv); its files must stay.
         """
         prefix = self.releases + "/"
@@ -289,9 +289,9 @@ class Host:
             self.sh("start", self.ctl("start"))
             return
         self.warn_if_env_file_changed()
-        self.say("reload: HUP gunicorn (no request dropped), restart RQ workers gracefully")
+        self.say("reload: HUP the web server (no request dropped), restart RQ workers gracefully")
         # `start` is a no-op for running programs; it brings back any that a bad
-        # release left stopped, so that gunicorn can be signalled.
+        # release left stopped, so that the web server can be signalled.
         self.sh(
             "reload",
             f"{self.ctl('start')} && for _ in $(seq {WEB_RUNNING_WAIT_SECONDS}); do "

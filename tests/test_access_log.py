@@ -1,4 +1,4 @@
-"""The access line: gunicorn's own line for the shipped format, byte for byte, under either server."""
+"""The access line: gunicorn's own line for the shipped format, under either server."""
 
 import contextlib
 import datetime

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from tests.helpers import PROJECT_DIR, test_process_env
-from tests.system.stack import free_port, wait_until
+from tests.system.stack import free_port, running, wait_until
 
 WEB = PROJECT_DIR / "deploy" / "web"
 
@@ -78,14 +78,14 @@ def test_it_runs_its_project_through_the_current_link(tmp_path, django_db_setup,
     assert config["chdir"] == str(current)
 
 
-def serve_then_term(tmp_path, server_name: str, **overrides: str) -> tuple[str, float]:
+def serve_then_term(tmp_path, server_name: str, **overrides: str) -> tuple[str, str, float]:
     """Start deploy/web, check it answers /ping on MINIHUB_BIND as `server_name` itself,
-    TERM it; returns its output and how long it took to stop."""
+    TERM it; returns its stdout, its stderr and how long it took to stop."""
     port = free_port()
     env = web_env(tmp_path, MINIHUB_BIND=f"127.0.0.1:{port}", **overrides)
-    log_path = tmp_path / f"{server_name}.log"
-    with log_path.open("w") as log:
-        server = subprocess.Popen([str(WEB)], cwd="/", env=env, stdout=log, stderr=log)
+    out_path, err_path = tmp_path / f"{server_name}.out", tmp_path / f"{server_name}.err"
+    with out_path.open("w") as out, err_path.open("w") as err:
+        server = subprocess.Popen([str(WEB)], cwd="/", env=env, stdout=out, stderr=err)
         try:
             ping = wait_until(
                 lambda: requests.get(f"http://127.0.0.1:{port}/api/v2/ping", timeout=2),
@@ -107,11 +107,13 @@ def serve_then_term(tmp_path, server_name: str, **overrides: str) -> tuple[str, 
                 server.wait()
     with pytest.raises(requests.ConnectionError):
         requests.get(f"http://127.0.0.1:{port}/api/v2/ping", timeout=2)
-    return log_path.read_text(), took
+    return out_path.read_text(), err_path.read_text(), took
 
 
 def test_granian_is_the_default_and_writes_minihubs_access_line(tmp_path, django_db_setup):
-    output, _took = serve_then_term(tmp_path, "granian")
+    output, messages, _took = serve_then_term(tmp_path, "granian")
+    # Its own messages on stderr (web.log under supervisor), the access lines on stdout.
+    assert "Starting granian" in messages and "Starting granian" not in output
     (line,) = [line for line in output.splitlines() if "/api/v2/ping" in line]
     # MiniHub's line, with the request id granian's own line cannot carry.
     assert re.fullmatch(
@@ -122,7 +124,7 @@ def test_granian_is_the_default_and_writes_minihubs_access_line(tmp_path, django
 def test_gunicorn_when_chosen_serves_and_term_stops_it_gracefully(tmp_path, django_db_setup):
     env = web_env(tmp_path)
     graceful_timeout = float(printed_config(str(WEB), env)["graceful_timeout"])
-    output, took = serve_then_term(tmp_path, "gunicorn", MINIHUB_WEB_SERVER="gunicorn")
+    output, _messages, took = serve_then_term(tmp_path, "gunicorn", MINIHUB_WEB_SERVER="gunicorn")
     assert took < graceful_timeout
     assert re.search(r'"GET /api/v2/ping HTTP/1\.1" 200 \d+ \d+ms ".*" rid=\w+', output)
 
@@ -152,7 +154,7 @@ def test_granians_workers_end_with_its_main_process(tmp_path, django_db_setup):
         server.kill()
         server.wait()
         wait_until(
-            lambda: not any(alive(pid) for pid in workers), timeout=30, what="no worker left"
+            lambda: not any(running(pid) for pid in workers), timeout=30, what="no worker left"
         )
     finally:
         for pid in children(server.pid) if server.poll() is None else []:
@@ -167,11 +169,3 @@ def test_granians_workers_end_with_its_main_process(tmp_path, django_db_setup):
 def children(pid: int) -> list[int]:
     out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
     return [int(child) for child in out.stdout.split()]
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"

@@ -1,6 +1,6 @@
 """Reads that decide access or follow a write go to the primary, whatever a replica holds.
 
-MiniHub runs as deployed (gunicorn, DATABASE_REPLICA_URLS) with a "replica"
+MiniHub runs as deployed (the shipped web server, DATABASE_REPLICA_URLS) with a "replica"
 that is a second MariaDB database holding a stale copy of the primary's rows:
 a replica far behind. The test writes to the primary through the services,
 then asks the server.
@@ -22,7 +22,7 @@ from tests.test_albums import make_album
 from tests.wechat_side import encrypt_user_data
 
 APPID_NEW = "wxc0000000000000c3"
-WEB = str(PROJECT_DIR / "deploy" / "web")  # the shipped gunicorn, as deployed
+WEB = str(PROJECT_DIR / "deploy" / "web")  # the shipped web server, as deployed
 
 
 class StaleReplicaServer:
@@ -72,6 +72,7 @@ def server(transactional_db, tenants, tmp_path):
             DATABASE_REPLICA_URLS=f"{base}/{replica}",
             MINIHUB_BIND=f"127.0.0.1:{port}",
             GUNICORN_WORKERS="1",
+            GRANIAN_WORKERS="1",
             MINIHUB_RUN_DIR=str(tmp_path),
         ),
     }
@@ -88,7 +89,7 @@ def server(transactional_db, tenants, tmp_path):
         wait_until(
             lambda: requests.get(stale.base_url + "/health/live", timeout=2).ok,
             timeout=30,
-            what="gunicorn up",
+            what="the web server up",
         )
         yield stale
     finally:

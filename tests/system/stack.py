@@ -1,4 +1,4 @@
-"""Real processes for system tests: supervisord + gunicorn + RQ, load generators, ports."""
+"""Real processes for system tests: supervisord + the web server + RQ, load generators, ports."""
 
 import contextlib
 import os
@@ -74,7 +74,8 @@ class Stack:
                 found[match.group(1)] = int(match.group(2))
         return found
 
-    def gunicorn_workers(self) -> list[int]:
+    def web_workers(self) -> list[int]:
+        """The web server's worker processes (granian's or gunicorn's)."""
         master = self.pids()["minihub:web"]
         out = subprocess.run(
             ["ps", "-o", "pid=", "--ppid", str(master)], capture_output=True, text=True
@@ -94,6 +95,7 @@ def supervised_stack(tmp_path: Path, **extra_env: str):
         **test_process_env(),
         "MINIHUB_BIND": f"127.0.0.1:{port}",
         "GUNICORN_WORKERS": "2",
+        "GRANIAN_WORKERS": "2",
         "MINIHUB_RUN_DIR": str(tmp_path),
         "MINIHUB_RQ_WORKERS": "2",
         "LOG_FORMAT": "plain",
@@ -102,7 +104,7 @@ def supervised_stack(tmp_path: Path, **extra_env: str):
     stack = Stack(run_dir=tmp_path, port=port, env=env)
     stack.ctl("start")
     try:
-        wait_until(stack.live, timeout=30, what="gunicorn answering")
+        wait_until(stack.live, timeout=30, what="the web server answering")
         programs = 2 + int(env["MINIHUB_RQ_WORKERS"])  # web, cron and the RQ workers
         wait_until(lambda: len(stack.pids()) == programs, timeout=30, what="all programs RUNNING")
         yield stack
@@ -135,6 +137,15 @@ def processes_of_run_dir(run_dir: Path) -> list[int]:
         if marker in environ:
             found.append(int(entry.name))
     return found
+
+
+def running(pid: int) -> bool:
+    """The process exists and has not exited (a zombie waiting for its parent has)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
 
 
 def _alive(pid: int) -> bool:

@@ -223,7 +223,7 @@ def test_each_client_address_has_its_own_budget_and_only_nginx_may_name_it(
             """A write (counted before the unknown mini-program is refused): its status."""
             return edge.request_from(ip, WRITE, method="POST", headers=headers, body=b"{}").status
 
-        def straight_to_gunicorn(ip, **headers):
+        def straight_to_the_app(ip, **headers):
             return request_from(
                 app.base_url, ip, WRITE, method="POST", headers=headers, body=b"{}"
             ).status
@@ -235,16 +235,20 @@ def test_each_client_address_has_its_own_budget_and_only_nginx_may_name_it(
         assert through_nginx("127.0.0.2", **{"X-Forwarded-For": "10.1.2.3"}) == 429
         assert through_nginx("127.0.0.2", **{"X-Real-IP": "10.1.2.3"}) == 429
         assert through_nginx("127.0.0.3") != 429  # another client, another budget
-        # Straight to gunicorn, X-Real-IP names nobody: the sender is counted.
-        assert straight_to_gunicorn("127.0.0.4", **{"X-Real-IP": "127.0.0.5"}) != 429
-        assert straight_to_gunicorn("127.0.0.4", **{"X-Real-IP": "127.0.0.6"}) == 429
+        # Straight to the app server, X-Real-IP names nobody: the sender is counted.
+        assert straight_to_the_app("127.0.0.4", **{"X-Real-IP": "127.0.0.5"}) != 429
+        assert straight_to_the_app("127.0.0.4", **{"X-Real-IP": "127.0.0.6"}) == 429
 
 
-IN_FLIGHT_ON_ONE_SMALL_SERVER = 4  # 1 worker x GUNICORN_THREADS
+ONE_WORKER = {"GRANIAN_WORKERS": "1", "GUNICORN_WORKERS": "1", "MINIHUB_RQ_WORKERS": "1"}
+IN_FLIGHT_ON_ONE_SMALL_SERVER = 4  # 1 worker x 4 threads
 
 
 def test_three_app_servers_a_dead_one_costs_no_failed_get(tmp_path, legacy):
-    small = {"GUNICORN_WORKERS": "1", "GUNICORN_THREADS": "4", "MINIHUB_RQ_WORKERS": "1"}
+    small = {
+        **{"GRANIAN_WORKERS": "1", "GRANIAN_BLOCKING_THREADS": "4"},
+        **{"GUNICORN_WORKERS": "1", "GUNICORN_THREADS": "4", "MINIHUB_RQ_WORKERS": "1"},
+    }
     with (
         supervised_stack(tmp_path / "app1", **small) as one,
         supervised_stack(tmp_path / "app2", **small) as two,
@@ -282,7 +286,7 @@ def _pgid(pid: int) -> int:
 
 def test_the_per_ip_rate_limit_answers_429_in_the_envelope(tmp_path, legacy):
     with (
-        supervised_stack(tmp_path / "app", GUNICORN_WORKERS="1", MINIHUB_RQ_WORKERS="1") as app,
+        supervised_stack(tmp_path / "app", **ONE_WORKER) as app,
         running_nginx(tmp_path / "nginx", app_ports=[app.port], legacy_port=legacy) as edge,
     ):
         result = wrk(edge.url + "/api/v2/ping", seconds=3, connections=8)
@@ -302,9 +306,8 @@ def test_slow_clients_cannot_tie_up_the_app_behind_nginx(tmp_path, legacy):
     """1,200 slowloris connections (more than the app's 1,000 slots) stay at nginx."""
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    one_worker = {"GUNICORN_WORKERS": "1", "MINIHUB_RQ_WORKERS": "1"}
     with (
-        supervised_stack(tmp_path / "app", **one_worker) as app,
+        supervised_stack(tmp_path / "app", **ONE_WORKER) as app,
         running_nginx(tmp_path / "nginx", app_ports=[app.port], legacy_port=legacy) as edge,
     ):
         host, port = edge.url.removeprefix("https://").split(":")

@@ -1,6 +1,6 @@
 """`fab deploy`, `rollback`, `status` and `logs` over a real sshd to this machine.
 
-The deploy itself starts supervisord, gunicorn and RQ (from the release it
+The deploy itself starts supervisord, the web server and RQ (from the release it
 installed) on this test run's MariaDB and Redis; nginx sits in front for the
 tests under load. One deployed stack is shared by the module: the tests run in
 order, each starting from the state the previous one left.
@@ -160,6 +160,7 @@ def write_host_env_file(path: Path, port: int, **overrides: str) -> None:
             **test_process_env(**overrides),
             "DATABASE_POOL_SIZE": "5",
             "GUNICORN_WORKERS": "2",
+            "GRANIAN_WORKERS": "2",
             "MINIHUB_RQ_WORKERS": "1",
             "MINIHUB_BIND": f"127.0.0.1:{port}",
             "LOG_FORMAT": "plain",
@@ -259,10 +260,10 @@ def test_deploy_makes_the_new_release_live(deployment):
 
 def test_the_deploy_reads_the_env_file_as_data(deployment):
     """migrate, collectstatic, the pre-check and minihubctl all read the env file; its
-    SECRET_KEY reaches the live gunicorn exactly as written, and nothing in it ran."""
+    SECRET_KEY reaches the live web server exactly as written, and nothing in it ran."""
     assert not deployment.marker.exists()
-    gunicorn_environment = environment_of(deployment.stack.pids()["minihub:web"])
-    assert gunicorn_environment["SECRET_KEY"] == hostile_secret_key(deployment.marker)
+    web_environment = environment_of(deployment.stack.pids()["minihub:web"])
+    assert web_environment["SECRET_KEY"] == hostile_secret_key(deployment.marker)
 
 
 def test_the_precheck_reads_the_env_file_as_data(deployment, tmp_path):
@@ -319,10 +320,10 @@ def test_a_deploy_with_an_env_file_others_control_or_read_is_refused(
 
 def test_a_deploy_under_load_through_nginx_fails_no_request(deployment, edge, tmp_path):
     before = deployment.current()
-    gunicorn_master = deployment.stack.pids()["minihub:web"]
+    web_main_process = deployment.stack.pids()["minihub:web"]
     rq_worker = deployment.stack.pids()["minihub:rqworker_00"]
     supervisord = int((deployment.stack.run_dir / "pids" / "supervisord.pid").read_text())
-    in_use = {interpreter_release(deployment, pid) for pid in (supervisord, gunicorn_master)}
+    in_use = {interpreter_release(deployment, pid) for pid in (supervisord, web_main_process)}
     assert in_use == {before}  # the first deploy started them from its .venv
     stale = deployment.root / "releases" / "20200101T000000Z-00c0ffee"
     (stale / "config").mkdir(parents=True)  # left by deploys long ago
@@ -337,10 +338,10 @@ def test_a_deploy_under_load_through_nginx_fails_no_request(deployment, edge, tm
     assert load.socket_errors == 0, load.output
     assert set(load.releases) == {before, after}  # the switch happened under the load
     pids = deployment.stack.pids()
-    assert pids["minihub:web"] == gunicorn_master  # reloaded with HUP, never restarted
+    assert pids["minihub:web"] == web_main_process  # reloaded with HUP, never restarted
     assert pids["minihub:rqworker_00"] != rq_worker  # RQ workers restarted
-    assert "HUP gunicorn" in result.stdout
-    # --keep 1: the stale release is pruned; the one supervisord and gunicorn's
+    assert "HUP the web server" in result.stdout
+    # --keep 1: the stale release is pruned; the one supervisord and the web server's
     # master still run their interpreter from is kept.
     assert deployment.releases() == {after, before}
     assert f"keep releases/{before}: a running process was started from it" in result.stdout

@@ -58,7 +58,9 @@ def app(servers):
     )
     base = f"http://127.0.0.1:{port}/api/v2"
     wait_until(
-        lambda: requests.get(base + "/health/live", timeout=2).ok, timeout=30, what="gunicorn up"
+        lambda: requests.get(base + "/health/live", timeout=2).ok,
+        timeout=30,
+        what="the web server up",
     )
     yield {"base": base, "token": token, "server": server, "database": database, "cache": cache}
     server.terminate()

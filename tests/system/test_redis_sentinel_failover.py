@@ -1,7 +1,7 @@
 """Redis behind Sentinel: the master is SIGKILLed under load and MiniHub follows the failover.
 
 Private servers: a Redis master and its replica, three Sentinels (quorum 2) and a
-MariaDB; MiniHub's gunicorn, an RQ worker and the cron scheduler find the master
+MariaDB; MiniHub's web server, an RQ worker and the cron scheduler find the master
 through Sentinel only (REDIS_URL's host is a name that does not resolve).
 """
 
