@@ -1,4 +1,4 @@
-"""MiniHub's processes (gunicorn, an RQ worker, the cron scheduler) on private data servers,
+"""MiniHub's processes (the web server, an RQ worker, the cron scheduler) on private data servers,
 for the data-tier failover tests; each module starts one set and stops it on the way out."""
 
 import contextlib
@@ -16,7 +16,7 @@ from tests.system.stack import free_port, wait_until
 
 APPID = "wxf0000000000000f4"
 PYTHON = str(PROJECT_DIR / ".venv/bin/python")
-WEB = str(PROJECT_DIR / "deploy" / "web")  # the web tier's entry point: the shipped gunicorn
+WEB = str(PROJECT_DIR / "deploy" / "web")  # the web tier's entry point: the shipped server
 SETUP = """
 from minihub.accounts.models import User
 from minihub.accounts.tokens import token_issue
@@ -40,7 +40,7 @@ print("TOKEN=" + token_issue(user=user).token)
 def app_env(
     root: Path, database: PrivateMariaDB, port: int, *, name: str = "tier", **extra: str
 ) -> dict[str, str]:
-    """A gunicorn stack's environment on a private MariaDB (databases `name`, `name`_admin)."""
+    """A web stack's environment on a private MariaDB (databases `name`, `name`_admin)."""
     return {
         "PATH": os.environ["PATH"],
         "HOME": os.environ.get("HOME", "/root"),
@@ -50,9 +50,11 @@ def app_env(
         "ALLOWED_HOSTS": "127.0.0.1",
         "DATABASE_URL": database.url(name),
         "ADMIN_DATABASE_URL": database.url(f"{name}_admin"),
-        "DATABASE_POOL_SIZE": "4",
+        # The shipped default: granian, a persistent connection per thread, no pool.
+        "DATABASE_POOL_SIZE": "0",
         "MINIHUB_BIND": f"127.0.0.1:{port}",
         "GUNICORN_WORKERS": "2",
+        "GRANIAN_WORKERS": "2",
         "MINIHUB_RUN_DIR": str(root),
         "TENANT_LOCAL_CACHE_SECONDS": "0",
         # Every request of the load comes from 127.0.0.1: no per-address limit here.
@@ -120,7 +122,7 @@ def prepare_database(processes: MiniHubProcesses, users: int = 3) -> None:
 
 @contextlib.contextmanager
 def running_minihub(processes: MiniHubProcesses, *, with_jobs: bool):
-    """The web tier (deploy/web: the shipped gunicorn) and an RQ worker and the cron
+    """The web tier (deploy/web: the shipped server) and an RQ worker and the cron
     scheduler, stopped on the way out."""
     commands = {"web": [WEB]}
     if with_jobs:
@@ -144,7 +146,7 @@ def running_minihub(processes: MiniHubProcesses, *, with_jobs: bool):
         wait_until(
             lambda: requests.get(processes.base_url + "/api/v2/health/live", timeout=2).ok,
             timeout=30,
-            what="gunicorn up",
+            what="the web server up",
         )
         yield started
     finally:
