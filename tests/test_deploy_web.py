@@ -2,6 +2,7 @@
 is the server itself (exec; granian by default, gunicorn when chosen), stops gracefully on
 TERM, and runs its project as named (through a `current` link, as supervisor starts it)."""
 
+import contextlib
 import os
 import re
 import signal
@@ -136,29 +137,38 @@ def test_an_unknown_web_server_is_refused_by_name(tmp_path, django_db_setup):
     assert "MINIHUB_WEB_SERVER must be granian or gunicorn, not 'uwsgi'" in result.stderr
 
 
-def test_granians_workers_end_with_its_main_process(tmp_path, django_db_setup):
+@pytest.mark.parametrize("when", ["serving", "starting"])
+def test_granians_workers_end_with_its_main_process(tmp_path, django_db_setup, when):
     """A killed main process (OOM killer, kill -9) must not leave workers serving old code
-    on the port beside the one supervisor starts again."""
+    on the port beside the one supervisor starts again: neither workers that serve nor
+    workers still starting (importing Django) when it died."""
     port = free_port()
     env = web_env(tmp_path, MINIHUB_BIND=f"127.0.0.1:{port}", GRANIAN_WORKERS="2")
     with (tmp_path / "granian.log").open("w") as log:
         server = subprocess.Popen([str(WEB)], cwd="/", env=env, stdout=log, stderr=log)
+    workers = []
     try:
-        wait_until(
-            lambda: requests.get(f"http://127.0.0.1:{port}/api/v2/ping", timeout=2).ok,
+        workers = wait_until(
+            lambda: len(children(server.pid)) == 2 and children(server.pid),
             timeout=30,
-            what="deploy/web answering",
+            interval=0.02,
+            what="two workers forked",
         )
-        workers = children(server.pid)
-        assert len(workers) == 2
+        if when == "serving":
+            wait_until(
+                lambda: requests.get(f"http://127.0.0.1:{port}/api/v2/ping", timeout=2).ok,
+                timeout=30,
+                what="deploy/web answering",
+            )
         server.kill()
         server.wait()
         wait_until(
             lambda: not any(running(pid) for pid in workers), timeout=30, what="no worker left"
         )
     finally:
-        for pid in children(server.pid) if server.poll() is None else []:
-            os.kill(pid, signal.SIGKILL)
+        for pid in workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         if server.poll() is None:
             server.kill()
             server.wait()
