@@ -14,6 +14,7 @@ from django.utils import timezone
 from minihub.core import figures
 from minihub.core.redis import get_redis
 from minihub.dashboard.models import Figure, FigureHour
+from minihub.dashboard.selectors import figures_chart
 from minihub.dashboard.services import figures_prune, figures_roll_up
 from tests.album_factory import album_create
 from tests.conftest import APPID_A, APPID_B
@@ -218,6 +219,18 @@ def test_dashboard_page_shows_the_figures(client, wechat, tenants, staff_client)
     # Rolled up, the same numbers come from the database.
     figures_roll_up(now=timezone.now() + timedelta(hours=1, minutes=3))
     assert page_data(staff_client.get(url))["totals"]["plays"] == 2
+
+
+@pytest.mark.parametrize("clock", ["00:10", "12:00", "23:30"])
+@pytest.mark.parametrize(("window", "days"), [("7d", 8), ("30d", 31)])
+def test_a_daily_window_has_the_same_days_at_any_hour(tenants, window, days, clock):
+    """Today and the 7 (30) days before it, also in the last hour of a day."""
+    hour, minute = map(int, clock.split(":"))
+    now = datetime(2026, 11, 30, hour, minute, tzinfo=UTC)
+    labels = figures_chart(mini_program_id=tenants.a.id, window=window, now=now)["labels"]
+    assert len(labels) == days
+    assert labels[-1] == "2026-11-30"
+    assert labels[0] == (now - timedelta(days=days - 1)).strftime("%Y-%m-%d")
 
 
 def test_overview_compares_mini_programs(client, wechat, tenants, staff_client):

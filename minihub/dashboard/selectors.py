@@ -135,7 +135,9 @@ def figures_chart(*, mini_program_id: int, window: str, now: datetime | None = N
     end = _floor_hour(now or timezone.now())
     start = end - timedelta(hours=spec.hours - 1)
     if spec.step_hours == 24:
-        start = start.replace(hour=0)
+        # Whole days: today and the N days before it, whatever the hour now (a start
+        # counted in hours would lose the first day in the last hour of each day).
+        start = end.replace(hour=0) - timedelta(hours=spec.hours)
     hours = _hours_of([mini_program_id], start)[mini_program_id]
     points = []
     moment = start
