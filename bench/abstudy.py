@@ -2,11 +2,11 @@
 server itself logged.
 
 The seed saw many "Failed requests" on its DB + Redis view while gunicorn (its
-server) logged only 200s; here the server is the shipped one, granian, whose
-access line MiniHub writes itself, in the same format as under gunicorn. ab
-counts an answer as failed ("Length") when its body length differs from the
-FIRST answer's. Dynamic JSON changes length: here the album's `plays`,
-which listeners keep raising while ab reads it (9 -> 10 -> 100 ... one more
+server) logged only 200s; here the server is the shipped one, gunicorn again, with
+MiniHub's access line (minihub/core/access_log.py, the same line under granian).
+ab counts an answer as failed ("Length") when its body length differs from the
+FIRST answer's. Dynamic JSON changes length: here the album's `plays`, which
+listeners keep raising while ab reads it (9 -> 10 -> 100 ... one more
 digit each time). The plain /ping body never changes, so it shows no failures.
 """
 

@@ -32,9 +32,9 @@ from bench.stack import CONFIGURATIONS, GROUPS, prepare, running, web_servers
 from bench.steps import MATRIX_ENDPOINT, Steps
 
 DEFAULT_OUTPUT = PROJECT_DIR / "bench" / "results"
-# Memory, idle and at the sweep's largest concurrency: the web tiers (granian, shipped, and
-# gunicorn), and the floor.
-MEMORY_MEASURED = ("stock-django", "minihub", "minihub-gunicorn")
+# Memory, idle and at the sweep's largest concurrency: the web tiers (gunicorn, shipped, and
+# granian), and the floor.
+MEMORY_MEASURED = ("stock-django", "minihub", "minihub-granian")
 # PROFILE=1: the album endpoint (the example read) and /ping (where MiniHub's own layers show).
 PROFILED = {"albums": "profile", "ping": "profile_ping"}
 

@@ -18,7 +18,7 @@ PATHS = {
     "stock-django": {"ping": "/ping", "albums": "/albums/{album_id}"},
     "minihub": MINIHUB_PATHS,
     "minihub-without-figures": MINIHUB_PATHS,
-    "minihub-gunicorn": MINIHUB_PATHS,
+    "minihub-granian": MINIHUB_PATHS,
     "minihub-nginx": MINIHUB_PATHS,
 }
 ENDPOINT_TITLES = {
@@ -37,15 +37,15 @@ SIDE_BY_SIDE = (
     ("stock-django", "ping"),
     ("minihub", "ping"),
     ("minihub-without-figures", "ping"),
-    ("minihub-gunicorn", "ping"),
+    ("minihub-granian", "ping"),
     ("minihub-nginx", "ping"),
     ("stock-django", "albums"),
     ("minihub", "albums"),
     ("minihub-without-figures", "albums"),
-    ("minihub-gunicorn", "albums"),
+    ("minihub-granian", "albums"),
     ("minihub-nginx", "albums"),
     ("minihub", "me"),
-    ("minihub-gunicorn", "me"),
+    ("minihub-granian", "me"),
     ("minihub", "login"),
 )
 ALTERNATED = ("ping", "albums")

@@ -8,7 +8,7 @@ from bench.stack import ALTERNATIVE_WEB_SERVER, CONFIGURATIONS, SHIPPED_WEB_SERV
 from bench.targets import SEED
 
 # The same MiniHub under the shipped server and under the alternative, in report order.
-WEB_SERVERS = {"minihub": SHIPPED_WEB_SERVER, "minihub-gunicorn": ALTERNATIVE_WEB_SERVER}
+WEB_SERVERS = {"minihub": SHIPPED_WEB_SERVER, "minihub-granian": ALTERNATIVE_WEB_SERVER}
 
 RATIO_BASELINES = ("nginx-static", "bare-wsgi", FLOOR)
 
@@ -90,8 +90,9 @@ def _targets(results: dict) -> str:
         "## Targets\n\n"
         "MiniHub's targets for a 2-core machine, load generator on the same box "
         f"(reported, never asserted). `minihub` is MiniHub under {SHIPPED_WEB_SERVER}, the "
-        f"shipped server; `minihub-gunicorn` the same under {ALTERNATIVE_WEB_SERVER}, the "
-        "floor's server, for MiniHub's own layers against the floor.\n\n"
+        "shipped server and the floor's, so MiniHub's own layers against the floor and the "
+        "shipped server's goals are both taken on it; `minihub-granian` is the same under "
+        f"{ALTERNATIVE_WEB_SERVER}, the alternative.\n\n"
         + _table(["target", "goal", "this run", "", "detail"], rows)
         + f"\n\n{verdict}\n"
     )
@@ -172,8 +173,12 @@ def _side_by_side(results: dict) -> str:
     )
 
 
+def _role(server: str) -> str:
+    return "the shipped server" if server == SHIPPED_WEB_SERVER else "the alternative"
+
+
 def _servers(results: dict) -> str:
-    """granian (shipped) against gunicorn for MiniHub: throughput, tail, connections and
+    """gunicorn (shipped) against granian for MiniHub: throughput, tail, connections and
     memory."""
     side, lines = results["side_by_side"], results["sweep"]["lines"]
     most = max(results["sweep"]["concurrency"])
@@ -206,11 +211,15 @@ def _servers(results: dict) -> str:
     header += [f"MariaDB conns held at {most:,} (peak)", "largest process RSS MB"]
     return (
         "## gunicorn or granian\n\n"
-        "granian is the web server MiniHub ships: `deploy/web` runs it by default, and "
-        "`minihub` is MiniHub under it. gunicorn is the supported alternative "
-        "(`MINIHUB_WEB_SERVER=gunicorn`): `minihub-gunicorn` is the same MiniHub under it, "
-        "and the stock floor runs under gunicorn too, so that pair shows what MiniHub's own "
-        "layers cost. Both started by `deploy/web` with the server named, in the same run. "
+        "gunicorn is the web server MiniHub ships: `deploy/web` runs it by default, and "
+        "`minihub` is MiniHub under it; the stock floor runs under gunicorn too, so that pair "
+        "shows what MiniHub's own layers cost. granian is the supported alternative "
+        "(`MINIHUB_WEB_SERVER=granian`): `minihub-granian` is the same MiniHub under it, "
+        "with HTTP/1 keep-alive off as `deploy/web` sets it (`GRANIAN_HTTP1_KEEP_ALIVE=false`), "
+        "so wrk opens a new connection for each of its requests. gunicorn is the default "
+        "because a granian worker that stops (on a reload or when recycled) can reset a "
+        "connection it has just accepted, so a reload can lose a request (docs/operations.md, "
+        '"Web server"). Both started by `deploy/web` with the server named, in the same run. '
         "Figures at 64 connections are the medians of the alternating rounds; at "
         f"{most:,} connections, the sweep's.\n\n" + _table(header, rows) + "\n"
     )
@@ -357,9 +366,10 @@ def _matrix(results: dict, images: dict[str, str]) -> str:
     return (
         "## Driver x worker class\n\n"
         f"MiniHub's `{ENDPOINT_TITLES[results['matrix_endpoint']]}` at "
-        f"{results['matrix_connections']} connections under gunicorn, the alternative "
-        "server: one fresh gunicorn per cell (`deploy/web` with `MINIHUB_WEB_SERVER=gunicorn`, "
-        "DATABASE_DRIVER x GUNICORN_WORKER_CLASS, everything else as shipped in "
+        f"{results['matrix_connections']} connections under gunicorn, "
+        f"{_role('gunicorn')}: one fresh gunicorn per cell (`deploy/web` with "
+        "`MINIHUB_WEB_SERVER=gunicorn`, DATABASE_DRIVER x GUNICORN_WORKER_CLASS, everything "
+        "else as shipped in "
         "deploy/gunicorn.conf.py; gthread runs "
         "GUNICORN_THREADS=4 threads per worker). mysqlclient is C and blocks gevent's loop "
         "while it waits for MariaDB; PyMySQL cooperates with it (bench/README.md, "
@@ -484,6 +494,12 @@ def _ab_verdict(runs: list[dict]) -> str:
 
 
 PROFILE_IMAGES = {"albums": "profile", "ping": "profile_ping"}
+# What py-spy's Python frames show of each server's own work.
+PROFILED_SERVER_NOTE = {
+    "gunicorn": "gunicorn's workers are Python throughout, so its HTTP parsing is in them "
+    "(the *gunicorn* layer).",
+    "granian": "granian's HTTP handling, in Rust, is not in them.",
+}
 
 
 def _one_profile(profile: dict, *, seconds: int, image: str) -> str:
@@ -533,7 +549,7 @@ def _profile(results: dict, images: dict[str, str]) -> str:
     intro = (
         f"py-spy over every process of `minihub` under {SHIPPED_WEB_SERVER} "
         "(`--subprocesses --nonblocking`), sampling only threads on the CPU and only their "
-        "Python frames: granian's HTTP handling, in Rust, is not in them. Socket sends are "
+        f"Python frames: {PROFILED_SERVER_NOTE[SHIPPED_WEB_SERVER]} Socket sends are "
         "real CPU here: on loopback the sender's system call also runs the receiver's TCP "
         "stack.\n\n"
     )
@@ -549,16 +565,18 @@ def _profile(results: dict, images: dict[str, str]) -> str:
     )
 
 
-# Runs before granian was shipped named MiniHub under gunicorn "minihub" and under granian
-# "minihub-granian"; their variant without figures and their nginx line ran under gunicorn.
-RENAMED_SINCE = {"minihub": "minihub-gunicorn", "minihub-granian": "minihub"}
+# Runs from when granian was shipped (the evening run of 2026-11-30, results/2026-11-30-vm.json)
+# named MiniHub under granian "minihub" and under gunicorn "minihub-gunicorn"; their variant
+# without figures and their nginx line ran under granian. Older runs already used today's
+# names: "minihub" under gunicorn, like their variant and nginx line, and "minihub-granian".
+RENAMED_SINCE = {"minihub": "minihub-granian", "minihub-gunicorn": "minihub"}
 UNDER_ANOTHER_SERVER_THEN = ("minihub-without-figures", "minihub-nginx")
 
 
 def _previous_rows(previous: dict) -> tuple[list[dict], str]:
     """The previous run's side-by-side rows under today's names, and a note when renamed."""
     rows = previous["side_by_side"]
-    if not any(r["configuration"] == "minihub-granian" for r in rows):
+    if not any(r["configuration"] == "minihub-gunicorn" for r in rows):
         return rows, ""
     renamed = [
         {**r, "configuration": RENAMED_SINCE.get(r["configuration"], r["configuration"])}
@@ -566,10 +584,10 @@ def _previous_rows(previous: dict) -> tuple[list[dict], str]:
         if r["configuration"] not in UNDER_ANOTHER_SERVER_THEN
     ]
     note = (
-        " That run named MiniHub under gunicorn `minihub` and under granian "
-        "`minihub-granian`: its figures are set beside this run's under today's names "
-        "(`minihub-gunicorn` and `minihub`), and its `minihub-without-figures` and "
-        "`minihub-nginx`, then under gunicorn, are left out."
+        " That run, from when granian was shipped, named MiniHub under granian `minihub` and "
+        "under gunicorn `minihub-gunicorn`: its figures are set beside this run's under "
+        "today's names (`minihub-granian` and `minihub`), and its `minihub-without-figures` "
+        "and `minihub-nginx`, then under granian, are left out."
     )
     return renamed, note
 
@@ -612,14 +630,17 @@ def _method(results: dict) -> str:
         "WeChat server and the load generators share its cores, as MiniHub's targets assume.\n"
         "- MiniHub runs `config.settings.test` on its own databases "
         f"({', '.join(results['databases'])}) and Redis db (`{results['redis_url']}`), with the "
-        "shipped `deploy/web`, the server always named: granian, the shipped default "
-        "(`MINIHUB_WEB_SERVER=granian`; MiniHub writes its own access line, granian's own "
-        "access log is off), and gunicorn, the alternative (`MINIHUB_WEB_SERVER=gunicorn`, "
-        "with `deploy/gunicorn.conf.py`, access log on), and the shipped nginx site. Because "
+        "shipped `deploy/web`, the server always named: gunicorn, the shipped default "
+        "(`MINIHUB_WEB_SERVER=gunicorn`, with `deploy/gunicorn.conf.py`, access log on), and "
+        "granian, the alternative (`MINIHUB_WEB_SERVER=granian`, with `deploy/web`'s granian "
+        "defaults: HTTP/1 keep-alive off; MiniHub writes its own access line, granian's own "
+        "access log is off), and the shipped nginx site. Because "
         "every request comes from one address, nginx's per-client-IP limits and the "
         "mini-program's login limits are raised for the run (their code still runs).\n"
-        "- wrk: 2 threads, keep-alive, `--timeout 10s` (a slower answer counts as a timeout "
-        "error), a Lua script counting answers by status; a warm-up run before each measured "
+        "- wrk: 2 threads, keep-alive (granian answers with `Connection: close`, so wrk "
+        "reconnects for every request to `minihub-granian`), `--timeout 10s` (a slower answer "
+        "counts as a timeout error), a Lua script counting answers by status; a warm-up run "
+        "before each measured "
         "one, then a wait for the server to go idle and (at most 3 s) for the machine to go "
         "quiet. Errors are socket errors by kind plus every non-2xx answer by status.\n"
         "- Login codes are single use: they are made at the fake WeChat before the run and "

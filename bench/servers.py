@@ -1,4 +1,4 @@
-"""Starting what is measured: MiniHub through deploy/web (granian or gunicorn, always
+"""Starting what is measured: MiniHub through deploy/web (gunicorn or granian, always
 named), the baselines under gunicorn, nginx, the fake WeChat server."""
 
 import signal
@@ -68,8 +68,8 @@ def _wait_ready(child: Child, url: str) -> None:
 
 
 def start_web(processes: Processes, *, name: str, web_server: str, env: dict[str, str]) -> Server:
-    """MiniHub's web tier as deployed: `deploy/web`, running `web_server` ("granian", the
-    shipped default, or "gunicorn") on a free port; never deploy/web's default."""
+    """MiniHub's web tier as deployed: `deploy/web`, running `web_server` ("gunicorn", the
+    shipped default, or "granian") on a free port; never deploy/web's default."""
     port = free_port()
     child = processes.start(
         name,
@@ -124,7 +124,7 @@ def start_stock_gunicorn(
 
 def shipped_gunicorn_counts(env: dict[str, str]) -> dict:
     """deploy/gunicorn.conf.py's values under `env`, read by gunicorn itself: `deploy/web
-    --print-config` with gunicorn named (granian is deploy/web's default)."""
+    --print-config` with gunicorn named, whatever deploy/web's default."""
     result = subprocess.run(  # noqa: S603 - fixed argv
         [str(WEB_ENTRY_POINT), "--print-config"],
         env={**env, "MINIHUB_WEB_SERVER": "gunicorn"},

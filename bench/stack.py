@@ -3,9 +3,9 @@
 Databases created and migrated, demo data seeded, the fake WeChat server; then,
 a group at a time: a bare WSGI callable under gunicorn with deploy/gunicorn.conf.py;
 and together (so that their runs can alternate) the stock Django floor, MiniHub as
-deploy/web starts it under granian (the shipped server) and under gunicorn (the
-alternative), MiniHub without its figures (under granian too), the shipped nginx
-site in front of MiniHub under granian and nginx answering a static JSON body.
+deploy/web starts it under gunicorn (the shipped server) and under granian (the
+alternative), MiniHub without its figures (under gunicorn too), the shipped nginx
+site in front of MiniHub under gunicorn and nginx answering a static JSON body.
 
 Every MiniHub server is started with its web server named (MINIHUB_WEB_SERVER),
 never deploy/web's default.
@@ -40,20 +40,20 @@ CONFIGURATIONS = {
         "gunicorn's stock access logger"
     ),
     "minihub": (
-        "MiniHub as shipped: deploy/web with MINIHUB_WEB_SERVER=granian, the default server "
-        "(WSGI, one worker per core, 4 blocking threads each; PyMySQL, a persistent "
-        "connection per thread), config.settings.test"
+        "MiniHub as shipped: deploy/web with MINIHUB_WEB_SERVER=gunicorn, the default server "
+        "(deploy/gunicorn.conf.py: gthread, 2 x cores + 1 workers, 4 threads each; PyMySQL, "
+        "a persistent connection per thread), config.settings.test; the floor's server too"
     ),
     "minihub-without-figures": (
         "the same without FiguresMiddleware (bench/variants/without_figures.py), under the "
-        "same server (granian): what counting the dashboard's figures costs"
+        "same server (gunicorn): what counting the dashboard's figures costs"
     ),
-    "minihub-gunicorn": (
-        "the same MiniHub under gunicorn, the supported alternative: deploy/web with "
-        "MINIHUB_WEB_SERVER=gunicorn (deploy/gunicorn.conf.py: gthread, 4 threads, "
-        "2 x cores + 1 workers)"
+    "minihub-granian": (
+        "the same MiniHub under granian, the supported alternative: deploy/web with "
+        "MINIHUB_WEB_SERVER=granian and its granian defaults (one worker per core, 4 "
+        "blocking threads each, HTTP/1 keep-alive off: a connection per request)"
     ),
-    "minihub-nginx": "the shipped MiniHub (granian) behind the shipped nginx site",
+    "minihub-nginx": "the shipped MiniHub (gunicorn) behind the shipped nginx site",
 }
 
 
@@ -77,13 +77,13 @@ GROUPS = {
         "stock-django",
         "minihub",
         "minihub-without-figures",
-        "minihub-gunicorn",
+        "minihub-granian",
         "minihub-nginx",
     ),
 }
 # The server deploy/web ships (MINIHUB_WEB_SERVER's default), and the alternative.
-SHIPPED_WEB_SERVER = "granian"
-ALTERNATIVE_WEB_SERVER = "gunicorn"
+SHIPPED_WEB_SERVER = "gunicorn"
+ALTERNATIVE_WEB_SERVER = "granian"
 # MiniHub servers started by deploy/web: (web server, always named; environment overrides).
 # The variant without figures runs under the same server as "minihub", so that the pairs of
 # the figures' cost compare like with like.
@@ -93,7 +93,7 @@ WEB_TIER = {
         SHIPPED_WEB_SERVER,
         {"DJANGO_SETTINGS_MODULE": "bench.variants.without_figures"},
     ),
-    "minihub-gunicorn": (ALTERNATIVE_WEB_SERVER, {}),
+    "minihub-granian": (ALTERNATIVE_WEB_SERVER, {}),
 }
 # nginx's site proxies to "minihub": the same server.
 BEHIND_NGINX = "minihub"

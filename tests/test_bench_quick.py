@@ -150,7 +150,7 @@ def test_ping_and_albums_alternate_in_rounds_and_keep_the_median(results):
         "stock-django",
         "minihub",
         "minihub-without-figures",
-        "minihub-gunicorn",
+        "minihub-granian",
     }
     for result in alternated:
         rounds = result["rounds"]
@@ -167,17 +167,17 @@ def test_the_results_name_no_password(quick_run, results):
         assert "minihub-test" not in (output / f"{stem}.{kind}").read_text()
 
 
-def test_minihub_runs_the_shipped_server_and_gunicorn_is_measured_beside_it(results):
+def test_minihub_runs_the_shipped_server_and_granian_is_measured_beside_it(results):
     # The variant without figures and the nginx line run under the same server as "minihub".
     assert results["web_servers"] == {
-        "minihub": "granian",
-        "minihub-without-figures": "granian",
-        "minihub-nginx": "granian",
-        "minihub-gunicorn": "gunicorn",
+        "minihub": "gunicorn",
+        "minihub-without-figures": "gunicorn",
+        "minihub-nginx": "gunicorn",
+        "minihub-granian": "granian",
     }
-    assert "minihub-granian" not in results["configurations"]
+    assert "minihub-gunicorn" not in results["configurations"]
     ours = {r["configuration"] for r in results["side_by_side"]}
-    assert {"minihub", "minihub-gunicorn"} <= ours
+    assert {"minihub", "minihub-granian"} <= ours
 
 
 def test_every_minihub_server_is_started_with_its_web_server_named(monkeypatch):
@@ -185,9 +185,9 @@ def test_every_minihub_server_is_started_with_its_web_server_named(monkeypatch):
     from bench.stack import WEB_TIER
 
     assert {name: server for name, (server, _env) in WEB_TIER.items()} == {
-        "minihub": "granian",
-        "minihub-without-figures": "granian",
-        "minihub-gunicorn": "gunicorn",
+        "minihub": "gunicorn",
+        "minihub-without-figures": "gunicorn",
+        "minihub-granian": "granian",
     }
     started = []
 
@@ -224,7 +224,7 @@ def test_figures_cost_comes_from_back_to_back_pairs(results):
 
 
 def test_memory_of_each_web_tier_idle_and_under_load(results):
-    for configuration in ("stock-django", "minihub", "minihub-gunicorn"):
+    for configuration in ("stock-django", "minihub", "minihub-granian"):
         idle = results["memory_idle"][configuration]
         assert idle["processes"] >= 2  # a master and its workers
         assert 0 < idle["rss_mb_max_process"] <= idle["rss_mb_total"]
@@ -282,8 +282,8 @@ def test_constant_rate_targets_and_machine_are_recorded(results):
         "albums throughput",
         "albums under gunicorn vs stock Django, same server",
         "albums: cost of counting the dashboard's figures",
-        "ping under granian (shipped) vs stock Django under gunicorn",
-        "albums under granian (shipped) vs stock Django under gunicorn",
+        "ping under gunicorn (shipped) vs stock Django under gunicorn",
+        "albums under gunicorn (shipped) vs stock Django under gunicorn",
         "albums p99 at 64 connections",
         "errors up to 1,000 connections",
         "MariaDB connections held by MiniHub",
@@ -347,30 +347,84 @@ def test_ab_counts_the_access_lines_of_its_requests_in_either_format(tmp_path):
     assert logged.body_sizes == {"120": 1}  # granian's own line has no size
 
 
-def test_a_run_from_before_granian_was_shipped_is_compared_server_by_server():
-    from bench import report
+def _row(configuration, rps, endpoint="ping"):
+    return {
+        "configuration": configuration,
+        "endpoint": endpoint,
+        "rps": rps,
+        "latency_ms": {"p99": 10.0},
+    }
 
-    def row(configuration, rps):
-        return {
-            "configuration": configuration,
-            "endpoint": "ping",
-            "rps": rps,
-            "latency_ms": {"p99": 10.0},
-        }
 
-    previous = {
+def _previous(*rows):
+    return {
         "date": "2026-11-30",
         "mode": "full",
         "json_name": "2026-11-30-vm.json",
-        "side_by_side": [
-            row("minihub", 100.0),
-            row("minihub-granian", 200.0),
-            row("minihub-without-figures", 100.0),
-        ],
+        "side_by_side": list(rows),
     }
-    now = [row("minihub", 220.0), row("minihub-gunicorn", 110.0)]
-    now.append(row("minihub-without-figures", 210.0))
-    text = report._previous({"previous": previous, "side_by_side": now})
+
+
+# This run: MiniHub under gunicorn (shipped) and under granian, the variant under gunicorn.
+NOW = [
+    _row("minihub", 220.0),
+    _row("minihub-granian", 330.0),
+    _row("minihub-without-figures", 231.0),
+    _row("minihub-nginx", 110.0),
+]
+
+
+def test_a_run_from_when_granian_was_shipped_is_compared_server_by_server():
+    from bench import report
+
+    # Then: "minihub" was granian, "minihub-gunicorn" gunicorn, the variant and nginx granian.
+    previous = _previous(
+        _row("minihub", 300.0),
+        _row("minihub-gunicorn", 200.0),
+        _row("minihub-without-figures", 310.0),
+        _row("minihub-nginx", 150.0),
+    )
+    text = report._previous({"previous": previous, "side_by_side": NOW})
     assert "| `minihub` ping | 200 | 220 | +10 % |" in text
-    assert "| `minihub-gunicorn` ping | 100 | 110 | +10 % |" in text
+    assert "| `minihub-granian` ping | 300 | 330 | +10 % |" in text
     assert "`minihub-without-figures` ping |" not in text
+    assert "`minihub-nginx` ping |" not in text
+    assert "then under granian, are left out" in text
+
+
+def test_a_run_from_before_granian_was_shipped_is_compared_as_it_is():
+    from bench import report
+
+    # Then as now: "minihub" gunicorn, "minihub-granian" granian, the variant and nginx gunicorn.
+    previous = _previous(
+        _row("minihub", 200.0),
+        _row("minihub-granian", 300.0),
+        _row("minihub-without-figures", 210.0),
+        _row("minihub-nginx", 100.0),
+    )
+    text = report._previous({"previous": previous, "side_by_side": NOW})
+    assert "| `minihub` ping | 200 | 220 | +10 % |" in text
+    assert "| `minihub-granian` ping | 300 | 330 | +10 % |" in text
+    assert "| `minihub-without-figures` ping | 210 | 231 | +10 % |" in text
+    assert "| `minihub-nginx` ping | 100 | 110 | +10 % |" in text
+    assert "left out" not in text
+
+
+def test_the_shipped_ratio_names_the_alternatives_ratio_beside_it():
+    from bench import targets
+
+    side_by_side = [
+        _row("stock-django", 100.0),
+        _row("minihub", 90.0),
+        _row("minihub-granian", 240.0),
+    ]
+    assert targets.WEB_TIERS == {"minihub": "gunicorn", "minihub-granian": "granian"}
+    layers = targets._ratio(
+        side_by_side, "ping", targets.SAME_SERVER, targets.RATIO_TO_FLOOR, "layers"
+    )
+    assert (layers["value"], layers["met"]) == ("0.90x", True)
+    shipped = targets._shipped_ratio(side_by_side, "ping", 1.5)
+    assert shipped["name"] == "ping under gunicorn (shipped) vs stock Django under gunicorn"
+    assert (shipped["value"], shipped["met"]) == ("0.90x", False)
+    assert shipped["detail"].startswith("90 vs 100 req/s")
+    assert shipped["detail"].endswith("the alternative, granian (`minihub-granian`): 2.40x")
