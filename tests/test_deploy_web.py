@@ -1,5 +1,5 @@
 """deploy/web, the web tier's one entry point, run for real: it serves on MINIHUB_BIND,
-is the server itself (exec; granian by default, gunicorn when chosen), stops gracefully on
+is the server itself (exec; gunicorn by default, granian when chosen), stops gracefully on
 TERM, and runs its project as named (through a `current` link, as supervisor starts it)."""
 
 import contextlib
@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -37,11 +38,12 @@ def web_env(tmp_path, **overrides: str) -> dict[str, str]:
 
 
 def printed_config(command: str, env: dict[str, str]) -> dict[str, str]:
-    """What gunicorn makes of the shipped config: `deploy/web --print-config`, passed on."""
+    """What gunicorn (the default) makes of the shipped config: `deploy/web --print-config`,
+    passed on."""
     result = subprocess.run(
         [command, "--print-config"],
         cwd="/",  # deploy/web finds its project itself
-        env={**env, "MINIHUB_WEB_SERVER": "gunicorn"},
+        env=env,
         capture_output=True,
         text=True,
         timeout=60,
@@ -79,9 +81,17 @@ def test_it_runs_its_project_through_the_current_link(tmp_path, django_db_setup,
     assert config["chdir"] == str(current)
 
 
-def serve_then_term(tmp_path, server_name: str, **overrides: str) -> tuple[str, str, float]:
+@dataclass(frozen=True)
+class Served:
+    output: str  # the server's stdout
+    messages: str  # its stderr
+    took: float  # seconds from TERM to its exit
+    ping: requests.Response
+
+
+def serve_then_term(tmp_path, server_name: str, **overrides: str) -> Served:
     """Start deploy/web, check it answers /ping on MINIHUB_BIND as `server_name` itself,
-    TERM it; returns its stdout, its stderr and how long it took to stop."""
+    TERM it."""
     port = free_port()
     env = web_env(tmp_path, MINIHUB_BIND=f"127.0.0.1:{port}", **overrides)
     out_path, err_path = tmp_path / f"{server_name}.out", tmp_path / f"{server_name}.err"
@@ -108,26 +118,30 @@ def serve_then_term(tmp_path, server_name: str, **overrides: str) -> tuple[str, 
                 server.wait()
     with pytest.raises(requests.ConnectionError):
         requests.get(f"http://127.0.0.1:{port}/api/v2/ping", timeout=2)
-    return out_path.read_text(), err_path.read_text(), took
+    return Served(out_path.read_text(), err_path.read_text(), took, ping)
 
 
-def test_granian_is_the_default_and_writes_minihubs_access_line(tmp_path, django_db_setup):
-    output, messages, _took = serve_then_term(tmp_path, "granian")
+def test_granian_when_chosen_writes_minihubs_access_line(tmp_path, django_db_setup):
+    served = serve_then_term(tmp_path, "granian", MINIHUB_WEB_SERVER="granian")
+    # A connection per request: a stopping granian worker drops its idle keep-alive
+    # connections, and with them a request a client was sending on one.
+    assert served.ping.headers["Connection"] == "close"
     # Its own messages on stderr (web.log under supervisor), the access lines on stdout.
-    assert "Starting granian" in messages and "Starting granian" not in output
-    (line,) = [line for line in output.splitlines() if "/api/v2/ping" in line]
+    assert "Starting granian" in served.messages and "Starting granian" not in served.output
+    (line,) = [line for line in served.output.splitlines() if "/api/v2/ping" in line]
     # MiniHub's line, with the request id granian's own line cannot carry.
     assert re.fullmatch(
         r'127\.0\.0\.1 "GET /api/v2/ping HTTP/1\.1" 200 \d+ \d+ms ".*" rid=\w+', line
     )
 
 
-def test_gunicorn_when_chosen_serves_and_term_stops_it_gracefully(tmp_path, django_db_setup):
+def test_gunicorn_is_the_default_and_term_stops_it_gracefully(tmp_path, django_db_setup):
     env = web_env(tmp_path)
     graceful_timeout = float(printed_config(str(WEB), env)["graceful_timeout"])
-    output, _messages, took = serve_then_term(tmp_path, "gunicorn", MINIHUB_WEB_SERVER="gunicorn")
-    assert took < graceful_timeout
-    assert re.search(r'"GET /api/v2/ping HTTP/1\.1" 200 \d+ \d+ms ".*" rid=\w+', output)
+    served = serve_then_term(tmp_path, "gunicorn")
+    assert served.took < graceful_timeout
+    assert re.search(r'"GET /api/v2/ping HTTP/1\.1" 200 \d+ \d+ms ".*" rid=\w+', served.output)
+    assert served.ping.headers.get("Connection") != "close"  # nginx may keep it for others
 
 
 def test_an_unknown_web_server_is_refused_by_name(tmp_path, django_db_setup):
@@ -144,6 +158,7 @@ def test_granians_workers_end_with_its_main_process(tmp_path, django_db_setup, w
     workers still starting (importing Django) when it died."""
     port = free_port()
     env = web_env(tmp_path, MINIHUB_BIND=f"127.0.0.1:{port}", GRANIAN_WORKERS="2")
+    env["MINIHUB_WEB_SERVER"] = "granian"
     with (tmp_path / "granian.log").open("w") as log:
         server = subprocess.Popen([str(WEB)], cwd="/", env=env, stdout=log, stderr=log)
     workers = []

@@ -1,7 +1,10 @@
 """The shipped nginx site and master's settings agree."""
 
-from tests.helpers import MASTER_ENV, manage
-from tests.system.nginx import shipped_hsts
+import re
+import runpy
+
+from tests.helpers import MASTER_ENV, PROJECT_DIR, manage
+from tests.system.nginx import SITE_DIR, shipped_hsts
 
 # Run by manage.py shell under master: the status and HSTS header of each GET.
 ANSWERS_SCRIPT = """
@@ -29,3 +32,14 @@ def test_nginx_sends_the_hsts_master_sends_and_passes_plain_health_checks_on():
         ("/api/v2/ping", "http"),
     )
     assert answers == [f"200 {shipped_hsts()}", "200 -", "301 -"]
+
+
+def test_nginx_closes_an_idle_app_connection_before_gunicorn_does(tmp_path, monkeypatch):
+    """Otherwise nginx may send a request on a connection gunicorn is closing: nginx sends
+    a GET again, but a POST fails."""
+    upstreams = (SITE_DIR / "minihub.upstreams.conf").read_text()
+    app = re.search(r"upstream minihub_app \{(.*?)\}", upstreams, re.DOTALL).group(1)
+    nginx_idle_seconds = int(re.search(r"^\s*keepalive_timeout (\d+)s;", app, re.M).group(1))
+    monkeypatch.setenv("MINIHUB_RUN_DIR", str(tmp_path))
+    gunicorn = runpy.run_path(str(PROJECT_DIR / "deploy" / "gunicorn.conf.py"))
+    assert 0 < nginx_idle_seconds < gunicorn["keepalive"]

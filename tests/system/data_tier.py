@@ -50,7 +50,7 @@ def app_env(
         "ALLOWED_HOSTS": "127.0.0.1",
         "DATABASE_URL": database.url(name),
         "ADMIN_DATABASE_URL": database.url(f"{name}_admin"),
-        # The shipped default: granian, a persistent connection per thread, no pool.
+        # The shipped default: gunicorn, a persistent connection per thread, no pool.
         "DATABASE_POOL_SIZE": "0",
         "MINIHUB_BIND": f"127.0.0.1:{port}",
         "GUNICORN_WORKERS": "2",

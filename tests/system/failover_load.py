@@ -125,20 +125,7 @@ class FailoverLoad:
     def __enter__(self) -> "FailoverLoad":
         self.started = time.monotonic()
         self._wrk = subprocess.Popen(
-            [
-                "wrk",
-                "-t2",
-                f"-c{self.connections}",
-                f"-d{self.seconds}s",
-                "--timeout=5s",
-                "-s",
-                str(MIX_SCRIPT),
-                self.target.base_url,
-                "--",
-                str(self.target.album_id),
-                self.target.token,
-                self.target.appid,
-            ],
+            wrk_mix_command(self.target, seconds=self.seconds, connections=self.connections),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -172,8 +159,44 @@ class FailoverLoad:
             self._probe.join(timeout=PROBE_TIMEOUT_SECONDS + 5)
             if self._wrk.poll() is None:
                 self._wrk.kill()
-        match = re.search(r"^FAILOVER_JSON (.*)$", output, re.MULTILINE)
-        assert match, f"wrk printed no report:\n{output[-2000:]}"
         self.report = LoadReport(
-            wrk=json.loads(match.group(1)), answers=self._answers, started=self.started
+            wrk=mix_counts(output), answers=self._answers, started=self.started
         )
+
+
+def wrk_mix_command(target: MixTarget, *, seconds: int, connections: int) -> list[str]:
+    """wrk on the request mix (any base URL: the app server's or nginx's)."""
+    return [
+        "wrk",
+        "-t2",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--timeout=5s",
+        "-s",
+        str(MIX_SCRIPT),
+        target.base_url,
+        "--",
+        str(target.album_id),
+        target.token,
+        target.appid,
+    ]
+
+
+def mix_counts(output: str) -> dict:
+    """What failover_mix.lua counted: requests, ok, failed_status, socket_errors,
+    plays_acknowledged, latency_max_ms."""
+    match = re.search(r"^FAILOVER_JSON (.*)$", output, re.MULTILINE)
+    assert match, f"wrk printed no report:\n{output[-2000:]}"
+    return json.loads(match.group(1))
+
+
+def wrk_mix(target: MixTarget, *, seconds: int, connections: int) -> dict:
+    """wrk on the request mix for `seconds`, no probe beside it; its counts."""
+    result = subprocess.run(
+        wrk_mix_command(target, seconds=seconds, connections=connections),
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+        preexec_fn=_raise_fd_limit,
+    )
+    return mix_counts(result.stdout + result.stderr)

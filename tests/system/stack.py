@@ -10,12 +10,31 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import requests
 
 from tests.helpers import PROJECT_DIR, test_process_env
 
 CTL = str(PROJECT_DIR / "deploy" / "supervisor" / "minihubctl")
+WEB_SERVERS = ["gunicorn", "granian"]  # the default first
+# Workers replaced all along, and how each server says so in web.log.
+RECYCLING = {
+    # A worker past GRANIAN_WORKERS_MAX_RSS MiB: 1 MiB, sampled every second.
+    "granian": (
+        {
+            "GRANIAN_WORKERS_MAX_RSS": "1",
+            "GRANIAN_RSS_SAMPLE_INTERVAL": "1",
+            "GRANIAN_RSS_SAMPLES": "1",
+        },
+        "RSS over threshold, gracefully respawning",
+    ),
+    "gunicorn": (
+        # About a second of a worker's requests under the tests' load.
+        {"GUNICORN_MAX_REQUESTS": "1000", "GUNICORN_MAX_REQUESTS_JITTER": "100"},
+        "Autorestarting worker after current request",
+    ),
+}
 
 
 def free_port() -> int:
@@ -82,8 +101,19 @@ class Stack:
         ).stdout
         return [int(pid) for pid in out.split()]
 
+    def reload_web(self, *, times: int = 2, pause: float = 2.5) -> None:
+        """HUP the web server `times` times, `pause` seconds apart (as a deploy does)."""
+        for _ in range(times):
+            time.sleep(pause)
+            assert "signalled" in self.supervisorctl("signal", "HUP", "minihub:web")
+
     def live(self) -> bool:
         return requests.get(self.base_url + "/api/v2/health/live", timeout=2).status_code == 200
+
+    def web_database_connections(self) -> int:
+        """The web tier's own connections to MariaDB (RQ jobs and tests hold others)."""
+        processes = [self.pids()["minihub:web"], *self.web_workers()]
+        return tcp_connections_to(urlsplit(self.env["DATABASE_URL"]).port or 3306, processes)
 
 
 @contextmanager
@@ -137,6 +167,26 @@ def processes_of_run_dir(run_dir: Path) -> list[int]:
         if marker in environ:
             found.append(int(entry.name))
     return found
+
+
+def tcp_connections_to(port: int, pids: list[int]) -> int:
+    """Established TCP connections that these processes hold to `port` on any host."""
+    sockets = set()
+    for pid in pids:
+        with contextlib.suppress(OSError):  # a process that has just ended
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                with contextlib.suppress(OSError):
+                    target = os.readlink(fd)
+                    if target.startswith("socket:["):
+                        sockets.add(target[len("socket:[") : -1])
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            remote_port = int(fields[2].rsplit(":", 1)[1], 16)
+            established = fields[3] == "01"
+            count += established and remote_port == port and fields[9] in sockets
+    return count
 
 
 def running(pid: int) -> bool:

