@@ -5,9 +5,21 @@ import select
 import sys
 
 
-def _is_pymysql(dbapi_connection) -> bool:
+def _pymysql_connection_class():
     connections = sys.modules.get("pymysql.connections")  # not imported: not PyMySQL
-    return connections is not None and isinstance(dbapi_connection, connections.Connection)
+    return connections.Connection if connections is not None else None
+
+
+def is_pymysql_module(database_module) -> bool:
+    """Is Django's MySQL backend running on PyMySQL (installed as MySQLdb)?"""
+    connection_class = _pymysql_connection_class()
+    module_class = getattr(database_module, "Connection", None)
+    return connection_class is not None and module_class is connection_class
+
+
+def _is_pymysql(dbapi_connection) -> bool:
+    connection_class = _pymysql_connection_class()
+    return connection_class is not None and isinstance(dbapi_connection, connection_class)
 
 
 def _socket_fileno(dbapi_connection) -> int | None:

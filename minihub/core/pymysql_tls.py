@@ -16,11 +16,6 @@ _lock = threading.Lock()
 _preferred = None
 
 
-def is_pymysql(database_module) -> bool:
-    """Is Django's MySQL backend running on PyMySQL (installed as MySQLdb)?"""
-    return getattr(database_module, "Connection", None) is pymysql.connections.Connection
-
-
 class Connection(pymysql.connections.Connection):
     def _create_ssl_ctx(self, sslp):
         if sslp != {}:  # options given: PyMySQL's own context for them

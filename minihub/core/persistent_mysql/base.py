@@ -26,7 +26,11 @@ import time
 from django.db.backends.mysql import base as mysql
 
 from minihub.core import pymysql_tls
-from minihub.core.mysql_liveness import closed_by_server, ping_without_reconnect
+from minihub.core.mysql_liveness import (
+    closed_by_server,
+    is_pymysql_module,
+    ping_without_reconnect,
+)
 
 DEFAULT_PING_IDLE_SECONDS = 1.0
 
@@ -57,7 +61,7 @@ class DatabaseWrapper(mysql.DatabaseWrapper):
         )
 
     def get_new_connection(self, conn_params):
-        if pymysql_tls.is_pymysql(self.Database):
+        if is_pymysql_module(self.Database):
             dbapi_connection = pymysql_tls.Connection(**conn_params)  # one TLS context
         else:
             dbapi_connection = super().get_new_connection(conn_params)  # mysqlclient
