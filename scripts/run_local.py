@@ -9,7 +9,6 @@ also told to exit when this script dies, so that even a SIGKILL of the script
 (which it cannot catch) leaves no server holding the ports.
 """
 
-import ctypes
 import os
 import signal
 import subprocess
@@ -21,6 +20,10 @@ from pathlib import Path
 import requests
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_DIR))  # the script runs from scripts/
+
+from minihub.core.parent_death import end_with_parent  # noqa: E402
+
 PYTHON = sys.executable
 HOST = "127.0.0.1"
 PORT = int(os.environ.get("MINIHUB_RUN_PORT", "8000"))
@@ -30,8 +33,6 @@ DEMO_SECRET = "demo-secret-for-local-runs-only"  # noqa: S105  # pragma: allowli
 FAKE = f"http://{HOST}:{FAKE_PORT}"
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 STOP_TIMEOUT_SECONDS = 10
-# prctl(2) option: the signal a process gets when the thread that started it ends.
-PR_SET_PDEATHSIG = 1
 
 TRY_IT = f"""
 MiniHub is serving http://{HOST}:{PORT}  (fake WeChat at {FAKE}; Ctrl-C stops both)
@@ -84,7 +85,6 @@ class Servers:
 
     def __init__(self):
         self.started: list[subprocess.Popen] = []
-        self.libc = ctypes.CDLL(None) if sys.platform == "linux" else None
 
     def start(self, args: list[str], **popen_options) -> subprocess.Popen:
         parent = os.getpid()
@@ -92,10 +92,7 @@ class Servers:
         def in_the_child():
             # The signal mask survives exec: the server must get its stop signals.
             signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
-            if self.libc is not None:
-                self.libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-                if os.getppid() != parent:  # the script died before prctl took effect
-                    os._exit(1)
+            end_with_parent(parent)
 
         with stop_signals_held():
             process = subprocess.Popen(
