@@ -34,7 +34,7 @@ LAYERS = (
 # Socket calls and gevent's waiting: a sample there is charged to the layer that called it,
 # as "<layer>: socket I/O" (on loopback a send also runs the receiver's TCP stack).
 IO_MARKERS = ("gevent/", "greenlet", "socket.py", "selectors.py", "ssl.py")
-EVENT_LOOP = "gevent's loop (switching, waiting)"
+EVENT_LOOP = "the server's event loop (selectors or gevent's hub)"
 OWN_CODE = ("minihub/", "config/")
 FRAME = re.compile(r"^(?P<function>.*?) \((?P<file>[^()]*?)(?::\d+)?\)$")
 
