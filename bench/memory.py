@@ -58,7 +58,7 @@ def _socket_inodes(pid: int) -> set[str]:
     return inodes
 
 
-def _mariadb_socket_inodes() -> set[str]:
+def _mariadb_socket_inodes(port: int) -> set[str]:
     """Inodes of this machine's established TCP connections to MariaDB's port."""
     inodes = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
@@ -69,15 +69,20 @@ def _mariadb_socket_inodes() -> set[str]:
         for line in lines:
             fields = line.split()
             remote_port = int(fields[2].rsplit(":", 1)[1], 16)
-            if remote_port == MARIADB_PORT and fields[3] == TCP_ESTABLISHED:
+            if remote_port == port and fields[3] == TCP_ESTABLISHED:
                 inodes.add(fields[9])
     return inodes
+
+
+def mariadb_connections(pids: list[int], port: int = MARIADB_PORT) -> int:
+    """The established TCP connections these processes hold to MariaDB's port."""
+    sockets = set().union(*(_socket_inodes(p) for p in pids)) if pids else set()
+    return len(sockets & _mariadb_socket_inodes(port))
 
 
 def tree_memory(pids: list[int]) -> TreeMemory:
     """These processes and their descendants (a server's master and workers)."""
     every = sorted({p for pid in pids for p in (pid, *descendants(pid))})
-    sockets = set().union(*(_socket_inodes(p) for p in every)) if every else set()
     rss = [_kib(Path(f"/proc/{p}/status"), "VmRSS:") / 1024 for p in every]
     pss = [_kib(Path(f"/proc/{p}/smaps_rollup"), "Pss:") / 1024 for p in every]
     return TreeMemory(
@@ -85,7 +90,7 @@ def tree_memory(pids: list[int]) -> TreeMemory:
         rss_mb_total=sum(rss),
         rss_mb_max_process=max(rss, default=0.0),
         pss_mb_total=sum(pss),
-        mariadb_connections=len(sockets & _mariadb_socket_inodes()),
+        mariadb_connections=mariadb_connections(every),
     )
 
 

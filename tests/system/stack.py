@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 
 import requests
 
+from bench.cpu import descendants
+from bench.memory import mariadb_connections
 from tests.helpers import PROJECT_DIR, test_process_env
 
 CTL = str(PROJECT_DIR / "deploy" / "supervisor" / "minihubctl")
@@ -112,8 +114,9 @@ class Stack:
 
     def web_database_connections(self) -> int:
         """The web tier's own connections to MariaDB (RQ jobs and tests hold others)."""
-        processes = [self.pids()["minihub:web"], *self.web_workers()]
-        return tcp_connections_to(urlsplit(self.env["DATABASE_URL"]).port or 3306, processes)
+        main_process = self.pids()["minihub:web"]
+        web_tier = [main_process, *descendants(main_process)]
+        return mariadb_connections(web_tier, urlsplit(self.env["DATABASE_URL"]).port or 3306)
 
 
 @contextmanager
@@ -167,26 +170,6 @@ def processes_of_run_dir(run_dir: Path) -> list[int]:
         if marker in environ:
             found.append(int(entry.name))
     return found
-
-
-def tcp_connections_to(port: int, pids: list[int]) -> int:
-    """Established TCP connections that these processes hold to `port` on any host."""
-    sockets = set()
-    for pid in pids:
-        with contextlib.suppress(OSError):  # a process that has just ended
-            for fd in Path(f"/proc/{pid}/fd").iterdir():
-                with contextlib.suppress(OSError):
-                    target = os.readlink(fd)
-                    if target.startswith("socket:["):
-                        sockets.add(target[len("socket:[") : -1])
-    count = 0
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:]:
-            fields = line.split()
-            remote_port = int(fields[2].rsplit(":", 1)[1], 16)
-            established = fields[3] == "01"
-            count += established and remote_port == port and fields[9] in sockets
-    return count
 
 
 def running(pid: int) -> bool:
